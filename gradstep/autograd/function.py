@@ -1,0 +1,93 @@
+"""``Function``: one differentiable primitive, its forward and its backward side by side.
+
+A primitive subclasses :class:`Function` and writes two methods on raw arrays:
+
+* ``forward(self, *arrays, **params) -> array`` computes the result and stores
+  on ``self`` whatever ``backward`` will read (and nothing more);
+* ``backward(self, grad_output) -> tuple`` returns one gradient per tensor
+  input (``None`` where no gradient is needed; ``self.needs_input_grad[i]``
+  says which are). A gradient may keep the broadcast shape of the output: the
+  engine sums it back to the input's shape, in one place.
+
+``Cls.apply(*tensors, **params)`` runs it and, when gradients are needed,
+records the node in the graph. The instance is the node (the "ctx").
+
+Class attributes declare what the node keeps, so the engine can check that
+no saved tensor was changed in place before backward reads it:
+
+* ``saves_inputs``: backward reads the values of the inputs (default True);
+* ``saves_output``: backward reads the value of the output;
+* ``is_view``: the output shares memory with input 0 (reshape, transpose, ...).
+"""
+from __future__ import annotations
+
+from .grad_mode import is_grad_enabled
+
+
+class Function:
+    saves_inputs: bool = True
+    saves_output: bool = False
+    is_view: bool = False
+    differentiable: bool = True
+
+    # Set by apply() on recorded nodes only.
+    inputs: tuple
+    needs_input_grad: tuple
+
+    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad_output):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the forward on the tensors' arrays; record the node if a gradient is needed."""
+        fn = cls()
+        needs = tuple([t.requires_grad for t in inputs])
+        record = cls.differentiable and True in needs and is_grad_enabled()
+        fn.needs_input_grad = needs if record else (False,) * len(inputs)
+        out_array = fn.forward(*[t._data for t in inputs], **params)
+        out = Tensor._wrap(out_array, record)
+        if cls.is_view:
+            out._version = inputs[0]._version
+        if record:
+            fn.inputs = inputs
+            out._ctx = fn
+            if cls.saves_inputs:
+                fn._input_versions = tuple([t._version[0] for t in inputs])
+            if cls.saves_output:
+                fn._output_version = (out._version, out._version[0])
+        return out
+
+    def _check_versions(self) -> None:
+        """Raise if a tensor this node saved was modified in place since the forward."""
+        if self.saves_inputs:
+            for i, (t, v) in enumerate(zip(self.inputs, self._input_versions)):
+                if t._version[0] != v:
+                    _raise_modified(self, f"input {i} of shape {tuple(t.shape)}", v, t._version[0])
+        if self.saves_output:
+            counter, v = self._output_version
+            if counter[0] != v:
+                _raise_modified(self, "its output", v, counter[0])
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+
+def _raise_modified(fn, what, expected, got):
+    from ..errors import GradError
+
+    raise GradError(
+        f"{fn.name}: {what} was modified by an in-place operation after it was saved for "
+        f"backward (version {got}, expected {expected}). Backward would compute a wrong "
+        f"gradient; use the out-of-place form (e.g. `x = x + y` instead of `x += y`) or "
+        f"clone() the tensor before changing it."
+    )
+
+
+from .tensor import Tensor  # noqa: E402  (late import: Tensor and Function refer to each other)

@@ -1,0 +1,546 @@
+"""Elementwise ops: arithmetic, math functions and activations.
+
+Each primitive is a ``Function`` with its forward and its vector-Jacobian
+product a few lines apart. Gradients of broadcast inputs keep the output's
+shape here; the engine sums them back (``engine.sum_to_shape``).
+"""
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor, _as_tensor
+from ..backend import xp
+from ._helpers import binary_operands, check_broadcast, require_float
+from ._registry import public
+
+
+def _binary(cls, a, b, op, float_result=False):
+    ta, tb = binary_operands(a, b, op, float_result)
+    if ta._data.shape != tb._data.shape:
+        check_broadcast(op, ta._data.shape, tb._data.shape)
+    return cls.apply(ta, tb)
+
+
+def _floating(x, op):
+    """``x`` as a Tensor, with integer inputs promoted to float32 as PyTorch does for math functions."""
+    t = _as_tensor(x)
+    if t._data.dtype.kind not in "fc":
+        from ..backend import default_dtype
+
+        t = Tensor._wrap(t._data.astype(default_dtype()))
+    return t
+
+
+# ------------------------------------------------------------------ arithmetic
+class Add(Function):
+    saves_inputs = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    saves_inputs = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        ga, gb = self.needs_input_grad
+        return (g * self.b if ga else None), (g * self.a if gb else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        ga, gb = self.needs_input_grad
+        grad_a = g / self.b if ga else None
+        grad_b = -g * self.a / (self.b * self.b) if gb else None
+        return grad_a, grad_b
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            self.out = a**b
+        return self.out
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        grad_a = grad_b = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                if b.ndim == 0 and b == 2:
+                    grad_a = g * (2 * a)
+                else:
+                    # d/da a^b = b a^(b-1), defined as 0 where b == 0 (as PyTorch does)
+                    grad_a = xp.where(b == 0, 0, g * b * a ** (b - 1))
+            if self.needs_input_grad[1]:
+                grad_b = xp.where((a == 0) & (b >= 0), 0, g * self.out * xp.log(a))
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    saves_inputs = False
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+@public
+def add(input, other, *, alpha=1):
+    """``input + alpha * other``, broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Add, input, other, "add")
+
+
+@public
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other``, broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Sub, input, other, "sub")
+
+
+@public
+def mul(input, other):
+    """Elementwise product, broadcasting."""
+    return _binary(Mul, input, other, "mul")
+
+
+@public(aliases=("true_divide",))
+def div(input, other):
+    """True division; integer inputs give float32 like PyTorch."""
+    return _binary(Div, input, other, "div", float_result=True)
+
+
+@public
+def pow(input, exponent):
+    """``input ** exponent``, broadcasting."""
+    return _binary(Pow, input, exponent, "pow")
+
+
+@public
+def neg(input):
+    return Neg.apply(_as_tensor(input))
+
+
+# --------------------------------------------------------- unary math functions
+class Exp(Function):
+    saves_inputs, saves_output = False, True
+
+    def forward(self, a):
+        self.out = xp.exp(a)
+        return self.out
+
+    def backward(self, g):
+        return g * self.out
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.log(a)
+
+    def backward(self, g):
+        return g / self.a
+
+
+class Sqrt(Function):
+    saves_inputs, saves_output = False, True
+
+    def forward(self, a):
+        with xp.errstate(invalid="ignore"):
+            self.out = xp.sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        with xp.errstate(divide="ignore"):
+            return g / (2 * self.out)
+
+
+class Rsqrt(Function):
+    saves_inputs, saves_output = False, True
+
+    def forward(self, a):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            self.out = 1 / xp.sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return -0.5 * g * self.out**3
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return xp.abs(a)
+
+    def backward(self, g):
+        return g * xp.sign(self.a)
+
+
+class Sign(Function):
+    saves_inputs = False
+
+    def forward(self, a):
+        return xp.sign(a)
+
+    def backward(self, g):
+        return xp.zeros_like(g)
+
+
+class Sin(Function):
+    def forward(self, a):
+        self.a = a
+        return xp.sin(a)
+
+    def backward(self, g):
+        return g * xp.cos(self.a)
+
+
+class Cos(Function):
+    def forward(self, a):
+        self.a = a
+        return xp.cos(a)
+
+    def backward(self, g):
+        return -g * xp.sin(self.a)
+
+
+@public
+def exp(input):
+    return Exp.apply(_floating(input, "exp"))
+
+
+@public
+def log(input):
+    return Log.apply(_floating(input, "log"))
+
+
+@public
+def sqrt(input):
+    return Sqrt.apply(_floating(input, "sqrt"))
+
+
+@public
+def rsqrt(input):
+    return Rsqrt.apply(_floating(input, "rsqrt"))
+
+
+@public(aliases=("absolute",))
+def abs(input):
+    return Abs.apply(_as_tensor(input))
+
+
+@public
+def sign(input):
+    return Sign.apply(_as_tensor(input))
+
+
+@public
+def sin(input):
+    return Sin.apply(_floating(input, "sin"))
+
+
+@public
+def cos(input):
+    return Cos.apply(_floating(input, "cos"))
+
+
+# ----------------------------------------------------------------- activations
+class Tanh(Function):
+    saves_inputs, saves_output = False, True
+
+    def forward(self, a):
+        self.out = xp.tanh(a)
+        return self.out
+
+    def backward(self, g):
+        return g * (1 - self.out * self.out)
+
+
+def _sigmoid(a):
+    # 0.5 * (1 + tanh(a / 2)) never overflows, unlike 1 / (1 + exp(-a)).
+    out = xp.tanh(a * 0.5)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+class Sigmoid(Function):
+    saves_inputs, saves_output = False, True
+
+    def forward(self, a):
+        self.out = _sigmoid(a)
+        return self.out
+
+    def backward(self, g):
+        return g * self.out * (1 - self.out)
+
+
+class Relu(Function):
+    saves_inputs, saves_output = False, True
+
+    def forward(self, a):
+        self.out = xp.maximum(a, 0)
+        return self.out
+
+    def backward(self, g):
+        return g * (self.out > 0)
+
+
+class LeakyRelu(Function):
+    def forward(self, a, negative_slope):
+        self.mask, self.slope = a > 0, negative_slope
+        return xp.where(self.mask, a, a * xp.asarray(negative_slope, dtype=a.dtype))
+
+    def backward(self, g):
+        return xp.where(self.mask, g, g * xp.asarray(self.slope, dtype=g.dtype))
+
+
+class Gelu(Function):
+    """GELU, exact ``x Φ(x)`` or the tanh approximation PyTorch offers."""
+
+    def forward(self, a, approximate):
+        self.a, self.approximate = a, approximate
+        if approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            self.t = xp.tanh(k * (a + 0.044715 * a**3))
+            return 0.5 * a * (1 + self.t)
+        self.cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))
+        return a * self.cdf
+
+    def backward(self, g):
+        a = self.a
+        if self.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = self.t
+            dt = (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)
+            return g * (0.5 * (1 + t) + 0.5 * a * dt)
+        pdf = xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
+        return g * (self.cdf + a * pdf)
+
+
+class Silu(Function):
+    def forward(self, a):
+        self.a = a
+        self.s = _sigmoid(a)
+        return a * self.s
+
+    def backward(self, g):
+        s = self.s
+        return g * (s * (1 + self.a * (1 - s)))
+
+
+class Softplus(Function):
+    def forward(self, a, beta, threshold):
+        self.a, self.beta, self.threshold = a, beta, threshold
+        z = a * beta
+        with xp.errstate(over="ignore"):
+            soft = xp.log1p(xp.exp(xp.minimum(z, threshold))) / beta
+        return xp.where(z > threshold, a, soft).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        z = self.a * self.beta
+        return g * xp.where(z > self.threshold, 1, _sigmoid(z)).astype(g.dtype, copy=False)
+
+
+class Clamp(Function):
+    def forward(self, a, lo, hi):
+        self.a, self.lo, self.hi = a, lo, hi
+        return xp.clip(a, lo, hi).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a, mask = self.a, None
+        if self.lo is not None:
+            mask = a >= self.lo
+        if self.hi is not None:
+            mask = (a <= self.hi) if mask is None else mask & (a <= self.hi)
+        return g if mask is None else g * mask
+
+
+@public
+def tanh(input):
+    return Tanh.apply(_floating(input, "tanh"))
+
+
+@public
+def sigmoid(input):
+    return Sigmoid.apply(_floating(input, "sigmoid"))
+
+
+@public
+def relu(input):
+    return Relu.apply(_as_tensor(input))
+
+
+@public
+def leaky_relu(input, negative_slope: float = 0.01):
+    return LeakyRelu.apply(_as_tensor(input), negative_slope=negative_slope)
+
+
+@public
+def gelu(input, approximate: str = "none"):
+    """GELU: ``x Φ(x)`` (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    t = _floating(input, "gelu")
+    return Gelu.apply(t, approximate=approximate)
+
+
+@public
+def silu(input):
+    return Silu.apply(_floating(input, "silu"))
+
+
+@public
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    return Softplus.apply(_floating(input, "softplus"), beta=beta, threshold=threshold)
+
+
+@public(aliases=("clip",))
+def clamp(input, min=None, max=None):
+    """Limit values to ``[min, max]``; the gradient flows where the value was inside (inclusive)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    t = _as_tensor(input)
+    lo = min._data if isinstance(min, Tensor) else min
+    hi = max._data if isinstance(max, Tensor) else max
+    return Clamp.apply(t, lo=lo, hi=hi)
+
+
+# ------------------------------------------------------- selection of values
+class Maximum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.maximum(a, b)
+
+    def backward(self, g):
+        # Ties split the gradient evenly, as PyTorch does.
+        a, b = self.a, self.b
+        share = xp.where(a == b, g * 0.5, g)
+        return xp.where(a < b, 0, share), xp.where(b < a, 0, share)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        share = xp.where(a == b, g * 0.5, g)
+        return xp.where(a > b, 0, share), xp.where(b > a, 0, share)
+
+
+class Where(Function):
+    def forward(self, cond, a, b):
+        self.cond = cond
+        return xp.where(cond, a, b)
+
+    def backward(self, g):
+        _, ga, gb = self.needs_input_grad
+        zero = xp.zeros((), dtype=g.dtype)
+        return None, (xp.where(self.cond, g, zero) if ga else None), (xp.where(self.cond, zero, g) if gb else None)
+
+
+@public
+def maximum(input, other):
+    return _binary(Maximum, input, other, "maximum")
+
+
+@public
+def minimum(input, other):
+    return _binary(Minimum, input, other, "minimum")
+
+
+@public
+def where(condition, input, other):
+    """``input`` where ``condition`` holds, else ``other`` (all three broadcast)."""
+    cond = _as_tensor(condition)
+    if cond._data.dtype != bool:
+        from ._helpers import DTypeError
+
+        raise DTypeError(f"where: condition must be a bool tensor, got dtype {cond._data.dtype}")
+    a, b = binary_operands(input, other, "where")
+    check_broadcast("where", cond.shape, a.shape, b.shape)
+    return Where.apply(cond, a, b)
+
+
+# -------------------------------------------------------------- dtype and copy
+class Cast(Function):
+    saves_inputs = False
+
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return g.astype(self.dtype)
+
+
+class Clone(Function):
+    saves_inputs = False
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return g
+
+
+def cast(input: Tensor, dtype) -> Tensor:
+    """``input`` converted to ``dtype``; differentiable between floating dtypes."""
+    if xp.dtype(dtype).kind not in "fc":
+        return Tensor._wrap(input._data.astype(dtype))
+    return Cast.apply(input, dtype=dtype)
+
+
+@public
+def clone(input):
+    """A copy with its own storage; gradients flow back to ``input``."""
+    return Clone.apply(_as_tensor(input))
+
+
+# ------------------------------------------------------------ error function
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def erf(x):
+    """The error function on an array.
+
+    float64 arrays use ``math.erf`` (exact, for gradient checks); other dtypes
+    a vectorised rational approximation (Abramowitz & Stegun 7.1.26, absolute
+    error below 1.5e-7, i.e. at float32 precision).
+    """
+    if x.dtype == xp.float64:
+        return xp.vectorize(math.erf, otypes=[xp.float64])(x) if x.size else x.copy()
+    ax = xp.abs(x).astype(xp.float64)
+    t = 1.0 / (1.0 + _ERF_P * ax)
+    poly = t * (_ERF_A[0] + t * (_ERF_A[1] + t * (_ERF_A[2] + t * (_ERF_A[3] + t * _ERF_A[4]))))
+    y = 1.0 - poly * xp.exp(-ax * ax)
+    return (xp.sign(x) * y).astype(x.dtype)
