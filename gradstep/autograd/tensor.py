@@ -387,7 +387,7 @@ class Tensor:
 
     def copy_(self, src):
         """Copy ``src``'s values into this tensor (broadcasting), keeping its dtype and storage."""
-        return self._inplace(lambda x, s: _ops.expand(_as_tensor(s).to(x.dtype), x.shape) + x * 0, src)
+        return self._inplace(lambda x, s: _ops.expand(_as_tensor(s).to(x.dtype), x.shape), src)
 
     def zero_(self):
         return self.fill_(0)
@@ -421,14 +421,11 @@ class Tensor:
         if is_grad_enabled() and (self.requires_grad or other_grad):
             old = Tensor._wrap(self._data.copy(), self.requires_grad)
             old._ctx = self._ctx
-            if self._ctx is not None and getattr(self._ctx, "_output_version", None) is not None:
-                self._ctx._output_version = (old._version, 0)
             result = op(old, *args)
+            # Nodes that saved this tensor's array see the write through the version counter.
             self._store(result._data, op)
             self._ctx = result._ctx
             self.requires_grad = result.requires_grad
-            if self._ctx is not None and getattr(self._ctx, "_output_version", None) is not None:
-                self._ctx._output_version = (self._version, self._version[0])
             return self
         with _no_grad():
             result = op(Tensor._wrap(self._data), *args)
