@@ -1,0 +1,414 @@
+"""Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d (im2col + one GEMM per group).
+
+The forward pads the input once, takes a strided sliding-window view of it and
+copies that view, once, into a column matrix of shape
+``(C_in * kh * kw, N * H_out * W_out)``. That layout makes the copy read input
+rows contiguously and lets the GEMM with the ``(C_out, C_in * kh * kw)`` weight
+run without a transposed operand; grouped convolutions are one batched
+matmul over the groups. The backward reuses the cached columns for the weight
+gradient (one GEMM) and scatters the column gradient back onto the input with
+``kh * kw`` strided slice adds (col2im). A transposed convolution is the same
+pair of kernels with forward and backward swapped.
+
+1-d convolutions and unbatched inputs run through the 2-d kernels as views with
+a unit height or a unit batch.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor, _as_tensor
+from ..backend import xp
+from ..errors import DTypeError, ShapeError, fmt_shape
+from ._registry import public
+
+
+class _Geometry(NamedTuple):
+    """Everything the kernels need, worked out and checked once by the public function."""
+
+    x4: tuple  # input as (N, C, H, W)
+    w4: tuple  # weight as 4-d
+    pads: tuple  # (top, bottom, left, right)
+    padded: tuple  # (Hp, Wp): size of the zero-padded input (conv) or uncropped output (transpose)
+    grid: tuple  # (H, W) of the column grid: the output (conv) or the input (transpose)
+    stride: tuple
+    dilation: tuple
+    groups: int
+    out_shape: tuple  # the result's shape as the user sees it (1-d, unbatched)
+
+
+# ------------------------------------------------------------------ kernels
+def _pad(x, pads):
+    """``x`` (N, C, H, W) with zeros around it (no copy when there is no padding)."""
+    if not any(pads):
+        return x
+    top, bottom, left, right = pads
+    n, c, h, w = x.shape
+    out = xp.zeros((n, c, h + top + bottom, w + left + right), x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def _im2col(x, kernel, geom):
+    """Columns ``(C, kh, kw, N, H_grid, W_grid)`` of the padded input ``x`` (N, C, Hp, Wp), contiguous."""
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (gh, gw) = kernel, geom.stride, geom.dilation, geom.grid
+    s_n, s_c, s_h, s_w = x.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        x, (c, kh, kw, n, gh, gw), (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w), writeable=False
+    )
+    return xp.ascontiguousarray(windows)
+
+
+def _col2im(cols, geom):
+    """Sum columns ``(C, kh, kw, N, H_grid, W_grid)`` back onto the (N, C, Hp, Wp) padded input grid."""
+    c, kh, kw, n, gh, gw = cols.shape
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    out = xp.zeros((n, c) + geom.padded, cols.dtype)
+    # One vectorised add per kernel offset: for a fixed offset the windows hit distinct pixels.
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (gh - 1) + 1, sh)
+        for j in range(kw):
+            cols_ij = cols[:, i, j].transpose(1, 0, 2, 3)
+            out[:, :, rows, j * dw:j * dw + sw * (gw - 1) + 1:sw] += cols_ij
+    return out
+
+
+def _crop(x, geom):
+    top, bottom, left, right = geom.pads
+    if not any(geom.pads):
+        return x
+    return x[:, :, top:x.shape[2] - bottom, left:x.shape[3] - right]
+
+
+def _weight_times(w, cols, groups, transpose_w=False):
+    """``w (C_out, K) @ cols (C_in*kh*kw, M)`` per group (``transpose_w``: ``w.T @ cols``)."""
+    if groups == 1:
+        w2 = w.reshape(w.shape[0], -1)
+        return (w2.T if transpose_w else w2) @ cols
+    w3 = w.reshape(groups, w.shape[0] // groups, -1)
+    out = xp.matmul(w3.transpose(0, 2, 1) if transpose_w else w3, cols.reshape(groups, -1, cols.shape[-1]))
+    return out.reshape(-1, cols.shape[-1])
+
+
+def _grad_weight(rows, cols, groups, w_shape):
+    """``rows (P, M) @ cols (Q, M).T`` per group: the weight gradient, shaped like the weight."""
+    if groups == 1:
+        return (rows @ cols.T).reshape(w_shape)
+    m = cols.shape[-1]
+    out = xp.matmul(rows.reshape(groups, -1, m), cols.reshape(groups, -1, m).transpose(0, 2, 1))
+    return out.reshape(w_shape)
+
+
+def _to_rows(x):
+    """(N, C, H, W) -> (C, N * H * W): channels as GEMM rows (a view when N == 1 and contiguous)."""
+    n, c = x.shape[:2]
+    if n == 1:
+        return x.reshape(c, -1)
+    return x.transpose(1, 0, 2, 3).reshape(c, -1)
+
+
+def _from_rows(rows, n, grid, bias):
+    """(C, N * H * W) -> contiguous (N, C, H, W), adding ``bias`` in the same pass."""
+    c = rows.shape[0]
+    if n == 1:
+        out = rows.reshape(1, c, *grid)
+        if bias is not None:
+            out += bias[:, None, None]
+        return out
+    src = rows.reshape(c, n, *grid).transpose(1, 0, 2, 3)
+    out = xp.empty((n, c) + tuple(grid), rows.dtype)
+    if bias is None:
+        xp.copyto(out, src)
+    else:
+        xp.add(src, bias[:, None, None], out=out)
+    return out
+
+
+# --------------------------------------------------------------- primitives
+class Conv(Function):
+    """Cross-correlation of (N, C_in, H, W) with (C_out, C_in / groups, kh, kw), plus bias."""
+
+    def forward(self, x, weight, bias=None, *, geom):
+        self.geom, self.x_shape, self.w_shape, self.has_bias = geom, x.shape, weight.shape, bias is not None
+        w = weight.reshape(geom.w4)
+        cols = _im2col(_pad(x.reshape(geom.x4), geom.pads), geom.w4[2:], geom)
+        cols = cols.reshape(cols.shape[0] * cols.shape[1] * cols.shape[2], -1)
+        if self.needs_input_grad[1]:
+            self.cols = cols  # the weight gradient is one GEMM with these
+        if self.needs_input_grad[0]:
+            self.w = w
+        out = _from_rows(_weight_times(w, cols, geom.groups), geom.x4[0], geom.grid, bias)
+        return out.reshape(geom.out_shape)
+
+    def backward(self, grad_output):
+        geom = self.geom
+        n, c = geom.x4[:2]
+        g = _to_rows(grad_output.reshape((n, geom.w4[0]) + geom.grid))
+        grad_x = grad_w = grad_b = None
+        if self.needs_input_grad[1]:
+            grad_w = _grad_weight(g, self.cols, geom.groups, self.w_shape)
+        if self.needs_input_grad[0]:
+            cols = _weight_times(self.w, g, geom.groups, transpose_w=True)
+            cols = cols.reshape((c,) + geom.w4[2:] + (n,) + geom.grid)
+            grad_x = _crop(_col2im(cols, geom), geom).reshape(self.x_shape)
+        if self.has_bias:
+            grad_b = g.sum(axis=1) if self.needs_input_grad[2] else None
+            return grad_x, grad_w, grad_b
+        return grad_x, grad_w
+
+
+class ConvTranspose(Function):
+    """Transposed convolution of (N, C_in, H, W) with (C_in, C_out / groups, kh, kw), plus bias."""
+
+    def forward(self, x, weight, bias=None, *, geom):
+        self.geom, self.x_shape, self.w_shape, self.has_bias = geom, x.shape, weight.shape, bias is not None
+        w = weight.reshape(geom.w4)
+        rows = _to_rows(x.reshape(geom.x4))
+        if self.needs_input_grad[1]:
+            self.rows = rows
+        if self.needs_input_grad[0]:
+            self.w = w
+        n, groups = geom.x4[0], geom.groups
+        cols = _weight_times(w, rows, groups, transpose_w=True)
+        cols = cols.reshape((w.shape[1] * groups,) + w.shape[2:] + (n,) + geom.grid)
+        out = _crop(_col2im(cols, geom), geom)
+        if bias is not None:
+            out += bias[:, None, None]
+        return out.reshape(geom.out_shape)
+
+    def backward(self, grad_output):
+        geom = self.geom
+        c_out = geom.w4[1] * geom.groups
+        top, bottom, left, right = geom.pads
+        out_hw = (geom.padded[0] - top - bottom, geom.padded[1] - left - right)
+        g = grad_output.reshape((geom.x4[0], c_out) + out_hw)
+        cols = _im2col(_pad(g, geom.pads), geom.w4[2:], geom)
+        cols = cols.reshape(cols.shape[0] * cols.shape[1] * cols.shape[2], -1)
+        grad_x = grad_w = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_x = _from_rows(_weight_times(self.w, cols, geom.groups), geom.x4[0], geom.grid, None)
+            grad_x = grad_x.reshape(self.x_shape)
+        if self.needs_input_grad[1]:
+            grad_w = _grad_weight(self.rows, cols, geom.groups, self.w_shape)
+        if self.has_bias:
+            grad_b = g.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+            return grad_x, grad_w, grad_b
+        return grad_x, grad_w
+
+
+# --------------------------------------------------------- argument checks
+_SPATIAL = {1: "L", 2: "H, W"}
+_KERNEL = {1: "k", 2: "kh, kw"}
+
+
+def _ints(value, dims, name, op, minimum):
+    """``value`` (int or sequence of ``dims`` ints) as a tuple of ``dims`` ints >= ``minimum``."""
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, (list, tuple)):
+        out = tuple(value)
+    else:
+        out = (value,) * dims
+    if len(out) != dims or not all(isinstance(v, int) and not isinstance(v, bool) for v in out):
+        raise DTypeError(f"{op}: {name} must be an int or a tuple of {dims} ints, got {value!r}")
+    if min(out) < minimum:
+        raise ShapeError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def _operands(op, dims, input, weight, bias, transposed):
+    x, w = _as_tensor(input), _as_tensor(weight)
+    b = None if bias is None else _as_tensor(bias)
+    sp, kern = _SPATIAL[dims], _KERNEL[dims]
+    if x.ndim not in (dims + 1, dims + 2):
+        raise ShapeError(f"{op}: expected input of shape (N, C_in, {sp}) or (C_in, {sp}), got {fmt_shape(x.shape)}")
+    if w.ndim != dims + 2:
+        want = f"(C_in, C_out / groups, {kern})" if transposed else f"(C_out, C_in / groups, {kern})"
+        raise ShapeError(f"{op}: expected weight of shape {want}, got {fmt_shape(w.shape)}")
+    for t, what in ((w, "weight"), (b, "bias")):
+        if t is not None and t.dtype != x.dtype:
+            raise DTypeError(
+                f"{op}: input ({x.dtype}) and {what} ({t.dtype}) must have the same dtype; "
+                f"convert one of them, e.g. input.float()"
+            )
+    if x.dtype.kind not in "fiu":
+        raise DTypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
+    return x, w, b
+
+
+def _check_groups(op, groups, c_in, channels_out, x, w):
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ShapeError(f"{op}: groups must be a positive int, got {groups!r}")
+    if c_in % groups:
+        raise ShapeError(f"{op}: groups={groups} must divide the input channels, but input {fmt_shape(x.shape)} has {c_in}")
+    if channels_out % groups:
+        raise ShapeError(
+            f"{op}: groups={groups} must divide the output channels, but weight {fmt_shape(w.shape)} has {channels_out}"
+        )
+
+
+def _check_bias(op, b, channels_out):
+    if b is not None and b.shape != (channels_out,):
+        raise ShapeError(f"{op}: expected bias of shape ({channels_out},) (one per output channel), got {fmt_shape(b.shape)}")
+
+
+def _as_4d(x, w, dims):
+    """Shapes of input and weight as 2-d convolution operands (unit batch / unit height added)."""
+    xs = tuple(x.shape) if x.ndim == dims + 2 else (1,) + tuple(x.shape)
+    if dims == 1:
+        return xs[:2] + (1,) + xs[2:], tuple(w.shape[:2]) + (1,) + tuple(w.shape[2:])
+    return xs, tuple(w.shape)
+
+
+def _user_shape(x, dims, c_out, hw):
+    """The result's shape: drop the unit height of 1-d and the unit batch of unbatched inputs."""
+    spatial = hw[1:] if dims == 1 else hw
+    return ((x.shape[0],) if x.ndim == dims + 2 else ()) + (c_out,) + tuple(spatial)
+
+
+def _conv(op, dims, input, weight, bias, stride, padding, dilation, groups):
+    x, w, b = _operands(op, dims, input, weight, bias, transposed=False)
+    x4, w4 = _as_4d(x, w, dims)
+    c_out, c_group = w4[:2]
+    _check_groups(op, groups, x4[1], c_out, x, w)
+    if c_group * groups != x4[1]:
+        raise ShapeError(
+            f"{op}: weight expects {c_group} input channels (x groups={groups}) but input has {x4[1]} channels: "
+            f"input {fmt_shape(x.shape)}, weight {fmt_shape(w.shape)}"
+        )
+    _check_bias(op, b, c_out)
+    stride = _ints(stride, dims, "stride", op, 1)
+    dilation = _ints(dilation, dims, "dilation", op, 1)
+    kernel = tuple(w.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * dims
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ShapeError(f"{op}: padding='same' is not supported for strided convolutions, got stride={stride}")
+            # PyTorch puts the odd pixel of an even total on the bottom/right.
+            pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
+        else:
+            raise ShapeError(f"{op}: padding must be an int, a tuple of ints, 'valid' or 'same', got {padding!r}")
+    else:
+        pads = tuple((p, p) for p in _ints(padding, dims, "padding", op, 0))
+    if dims == 1:
+        pads, stride, dilation = ((0, 0),) + pads, (1,) + stride, (1,) + dilation
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(x4[2:], pads))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(w4[2:], dilation))
+    if any(s > p for s, p in zip(span, padded)):
+        raise ShapeError(
+            f"{op}: kernel (dilated size {' x '.join(map(str, span[2 - dims:]))}) is larger than the padded input "
+            f"({' x '.join(map(str, padded[2 - dims:]))}): input {fmt_shape(x.shape)}, weight {fmt_shape(w.shape)}"
+        )
+    grid = tuple((p - s) // st + 1 for p, s, st in zip(padded, span, stride))
+    geom = _Geometry(x4, w4, pads[0] + pads[1], padded, grid, stride, dilation, groups,
+                     _user_shape(x, dims, c_out, grid))
+    return Conv.apply(x, w, geom=geom) if b is None else Conv.apply(x, w, b, geom=geom)
+
+
+def _conv_transpose(op, dims, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    x, w, b = _operands(op, dims, input, weight, bias, transposed=True)
+    x4, w4 = _as_4d(x, w, dims)
+    c_out = w4[1] * (groups if isinstance(groups, int) else 1)
+    _check_groups(op, groups, x4[1], c_out, x, w)
+    if w4[0] != x4[1]:
+        raise ShapeError(
+            f"{op}: weight expects {w4[0]} input channels but input has {x4[1]} channels: "
+            f"input {fmt_shape(x.shape)}, weight {fmt_shape(w.shape)} (C_in, C_out / groups, {_KERNEL[dims]})"
+        )
+    _check_bias(op, b, c_out)
+    stride = _ints(stride, dims, "stride", op, 1)
+    dilation = _ints(dilation, dims, "dilation", op, 1)
+    if isinstance(padding, str):
+        raise ShapeError(f"{op}: padding must be an int or a tuple of ints, got {padding!r}")
+    pads = _ints(padding, dims, "padding", op, 0)
+    extra = _ints(output_padding, dims, "output_padding", op, 0)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise ShapeError(
+            f"{op}: output_padding must be smaller than either stride or dilation, got output_padding={extra}, "
+            f"stride={stride}, dilation={dilation}"
+        )
+    if dims == 1:
+        pads, extra, stride, dilation = (0,) + pads, (0,) + extra, (1,) + stride, (1,) + dilation
+    padded = tuple((n - 1) * s + d * (k - 1) + 1 + e for n, s, d, k, e in zip(x4[2:], stride, dilation, w4[2:], extra))
+    out_hw = tuple(p - 2 * q for p, q in zip(padded, pads))
+    if min(out_hw) < 1:
+        raise ShapeError(
+            f"{op}: padding {pads[2 - dims:]} leaves an empty output ({' x '.join(map(str, out_hw[2 - dims:]))}): "
+            f"input {fmt_shape(x.shape)}, weight {fmt_shape(w.shape)}"
+        )
+    geom = _Geometry(x4, w4, (pads[0], pads[0], pads[1], pads[1]), padded, x4[2:], stride, dilation, groups,
+                     _user_shape(x, dims, c_out, out_hw))
+    return ConvTranspose.apply(x, w, geom=geom) if b is None else ConvTranspose.apply(x, w, b, geom=geom)
+
+
+# ------------------------------------------------------------------ public
+@public(method=False)
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """2-d convolution (cross-correlation) over an image batch, as ``torch.nn.functional.conv2d``.
+
+    Args:
+        input: (N, C_in, H, W) or unbatched (C_in, H, W).
+        weight: (C_out, C_in / groups, kh, kw).
+        bias: optional (C_out,).
+        stride, dilation: int or (h, w).
+        padding: int, (h, w), ``'valid'`` (none) or ``'same'`` (output as big as the input; stride 1).
+        groups: split the channels into this many independent convolutions.
+
+    Shape:
+        output (N, C_out, H_out, W_out) with
+        ``H_out = (H + 2 * padding - dilation * (kh - 1) - 1) // stride + 1``.
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+@public(method=False)
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """1-d convolution over a sequence batch, as ``torch.nn.functional.conv1d``.
+
+    Args:
+        input: (N, C_in, L) or unbatched (C_in, L).
+        weight: (C_out, C_in / groups, k).
+        bias, stride, padding, dilation, groups: as :func:`conv2d`, one spatial dim.
+
+    Shape:
+        output (N, C_out, L_out), ``L_out = (L + 2 * padding - dilation * (k - 1) - 1) // stride + 1``.
+    """
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+@public(method=False)
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1) -> Tensor:
+    """2-d transposed convolution (the gradient of :func:`conv2d` w.r.t. its input), as PyTorch's.
+
+    Args:
+        input: (N, C_in, H, W) or unbatched (C_in, H, W).
+        weight: (C_in, C_out / groups, kh, kw).
+        bias: optional (C_out,).
+        output_padding: extra rows/columns on the bottom/right of the output (< stride or dilation).
+
+    Shape:
+        output (N, C_out, H_out, W_out) with
+        ``H_out = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1``.
+    """
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+@public(method=False)
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1) -> Tensor:
+    """1-d transposed convolution, as ``torch.nn.functional.conv_transpose1d``.
+
+    Args:
+        input: (N, C_in, L) or unbatched (C_in, L).
+        weight: (C_in, C_out / groups, k).
+    """
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
