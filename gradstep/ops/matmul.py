@@ -115,7 +115,10 @@ def mm(input, mat2):
     """Product of two matrices (no broadcasting): (n, k) @ (k, m) -> (n, m)."""
     a, b = _operands("mm", input, mat2)
     if a.ndim != 2 or b.ndim != 2:
-        raise ShapeError(f"mm: expected two 2-d matrices, got shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}; use matmul for other ranks")
+        raise ShapeError(
+            f"mm: expected two 2-d matrices, got shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}; "
+            f"use matmul for other ranks"
+        )
     _check_matmul("mm", a.shape, b.shape)
     return Matmul.apply(a, b)
 
@@ -138,7 +141,9 @@ def mv(input, vec):
     """Matrix-vector product: (n, k) @ (k,) -> (n,)."""
     a, b = _operands("mv", input, vec)
     if a.ndim != 2 or b.ndim != 1:
-        raise ShapeError(f"mv: expected a 2-d matrix and a 1-d vector, got shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+        raise ShapeError(
+            f"mv: expected a 2-d matrix and a 1-d vector, got shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}"
+        )
     _check_matmul("mv", a.shape, b.shape)
     return Matmul.apply(a, b)
 

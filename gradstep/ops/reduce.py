@@ -138,7 +138,9 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None):
     if dtype is not None:
         t = t.to(dtype)
     if t.dtype.kind not in "fc":
-        raise DTypeError(f"mean: expected a floating point tensor, got dtype {t.dtype}; call .float() first or pass dtype=")
+        raise DTypeError(
+            f"mean: expected a floating point tensor, got dtype {t.dtype}; call .float() first or pass dtype="
+        )
     axes = _dims(_dim_arg(dim, axis), t.ndim, "mean")
     return Mean.apply(t, axes=axes, keepdim=keepdim)
 
@@ -254,7 +256,10 @@ def _extreme(op, input, dim, keepdim, axis, smallest):
             from .elementwise import maximum, minimum
 
             return (minimum if smallest else maximum)(t, dim)
-        raise DTypeError(f"{op}: dim must be an int (or a Tensor for the elementwise form), got {type(dim).__name__}; use a{op} for several dims")
+        raise DTypeError(
+            f"{op}: dim must be an int (or a Tensor for the elementwise form), got {type(dim).__name__}; "
+            f"use a{op} to reduce several dims"
+        )
     if dim is None:
         _require_nonempty(t, (), op, False)
         return Amax.apply(t, axes=tuple(range(t.ndim)), keepdim=False, smallest=smallest)
@@ -403,10 +408,9 @@ class LogSumExp(Function):
             out = xp.full([1 if i in axes else n for i, n in enumerate(a.shape)], -xp.inf, a.dtype)
         else:
             m = a.max(axis=axes, keepdims=True)
-            m[~xp.isfinite(m)] = 0  # all -inf (or an inf) would give inf - inf
+            m = xp.where(xp.isfinite(m), m, a.dtype.type(0))  # all -inf (or an inf) would give inf - inf
             with xp.errstate(divide="ignore"):
-                out = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True))
-            out += m
+                out = _arr(xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m)
         self.out = out  # keepdim form, for backward
         return out if keepdim else out.squeeze(axes) if axes else out
 
@@ -486,7 +490,10 @@ def count_nonzero(input, dim=None):
 
 # ------------------------------------------------------------------------ norm
 class Norm(Function):
-    """``sum(|x|^p)^(1/p)`` for finite ``p > 0``; the gradient is 0 where the norm is 0 (as PyTorch)."""
+    """``sum(|x|^p)^(1/p)`` for finite ``p != 0``, or the count of nonzeros for ``p = 0``.
+
+    The gradient is 0 where the norm is 0, and everywhere for ``p = 0`` (as PyTorch).
+    """
 
     saves_output = True
 
@@ -494,6 +501,8 @@ class Norm(Function):
         self.p, self.axes, self.keepdim = p, axes, keepdim
         if p == 2:
             out = xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+        elif p == 0:
+            out = (a != 0).sum(axis=axes, keepdims=keepdim).astype(a.dtype)
         elif p == 1:
             out = xp.abs(a).sum(axis=axes, keepdims=keepdim)
         else:
@@ -504,6 +513,8 @@ class Norm(Function):
     def backward(self, g):
         a, p = self.inputs[0]._data, self.p
         g = _expand_back(g, a.shape, self.axes, self.keepdim)
+        if p == 0:
+            return xp.zeros(a.shape, g.dtype)
         if p == 1:
             return g * xp.sign(a)
         out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
@@ -519,7 +530,7 @@ class Norm(Function):
 
 @public
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
-    """Vector p-norm over ``dim`` (all elements when None): p in {'fro', 2, 1, inf, -inf, 0, any p > 0}."""
+    """Vector p-norm over ``dim`` (all elements when None): p is 'fro' (= 2), any real number, inf or -inf."""
     t = _floating(_as_tensor(input), "norm", dtype)
     if p == "fro" or p is None:
         p = 2
@@ -530,9 +541,4 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
         from .elementwise import abs as _abs
 
         return _amax("norm", _abs(t), axes, keepdim, None, smallest=p < 0)
-    if p == 0:
-        nonzero = (t._data != 0).sum(axis=axes, keepdims=keepdim)
-        return Tensor._wrap(xp.asarray(nonzero, dtype=t.dtype))
-    if p < 0:
-        raise ValueError(f"norm: p must be positive (or 0, inf, -inf), got {p}")
     return Norm.apply(t, p=p, axes=axes, keepdim=keepdim)

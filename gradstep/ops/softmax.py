@@ -64,7 +64,9 @@ def _prepare(op, input, dim, dtype):
     if dtype is not None:
         t = t.to(dtype)
     if t._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating point tensor, got dtype {t.dtype}; call .float() first or pass dtype=")
+        raise DTypeError(
+            f"{op}: expected a floating point tensor, got dtype {t.dtype}; call .float() first or pass dtype="
+        )
     if dim is None:  # PyTorch guesses a dim (with a warning); gradstep takes the last one
         dim = -1
     axis = normalize_dim(dim, t._data.ndim, op)

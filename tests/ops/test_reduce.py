@@ -55,6 +55,13 @@ CASES = [
     ("norm", dict(p=float("inf"), dim=1), (3, 4)),
     ("norm", dict(p=float("-inf")), (3, 4)),
     ("norm", dict(p="fro", dim=(0, 1)), (3, 4)),
+    ("norm", dict(p=0.5, dim=0), (3, 4)),
+    ("norm", dict(p=-1.5), (2, 3)),
+    ("norm", dict(p=0, dim=1), (2, 3)),
+    ("logsumexp", dict(dim=0), ()),
+    ("prod", dict(dim=0), ()),
+    ("amax", dict(dim=0), ()),
+    ("var", dict(dim=0, correction=0), (1,)),
 ]
 
 
@@ -71,7 +78,10 @@ def test_reduction(method, kwargs, shape, torch, rng):
 
 
 @pytest.mark.parametrize("method", ["max", "min"])
-@pytest.mark.parametrize("dim,keepdim,shape", [(1, False, (3, 4)), (-1, True, (2, 3, 4)), (0, False, (5,)), (0, True, (4, 1)), (1, False, (0, 3))])
+@pytest.mark.parametrize("dim,keepdim,shape", [
+    (1, False, (3, 4)), (-1, True, (2, 3, 4)), (0, False, (5,)), (0, True, (4, 1)), (1, False, (0, 3)),
+    (0, False, ()), (-1, True, ()),
+])
 def test_max_min_with_dim(method, dim, keepdim, shape, torch, rng):
     a = rng.standard_normal(shape).astype(np.float32)
     out = check(lambda x: getattr(x, method)(dim, keepdim).values,

@@ -5,7 +5,8 @@ import pytest
 import gradstep as gs
 from tests.oracle import check
 
-CASES = [((3, 5), 1), ((3, 5), 0), ((3, 5), -1), ((2, 3, 4), 1), ((2, 3, 4), -3), ((7,), 0), ((4, 1), 1), ((0, 3), 1), ((3, 0), 1), ((), 0)]
+CASES = [((3, 5), 1), ((3, 5), 0), ((3, 5), -1), ((2, 3, 4), 1), ((2, 3, 4), -3), ((7,), 0), ((4, 1), 1),
+         ((0, 3), 1), ((3, 0), 1), ((), 0)]
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
