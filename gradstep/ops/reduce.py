@@ -177,6 +177,10 @@ class Var(Function):
         return (a - self.mean) * scale
 
 
+class Std(Var):
+    saves_output = True  # its backward divides by the output
+
+
 def _var_args(op, t, dim, unbiased, correction, axis):
     if isinstance(dim, bool):  # the legacy overload var(input, unbiased)
         dim, unbiased = None, dim
@@ -202,12 +206,14 @@ def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
     """Standard deviation over ``dim`` (the square root of :func:`var`, same arguments)."""
     t = _as_tensor(input)
     axes, correction = _var_args("std", t, dim, unbiased, correction, axis)
-    return Var.apply(t, axes=axes, correction=correction, keepdim=keepdim, std=True)
+    return Std.apply(t, axes=axes, correction=correction, keepdim=keepdim, std=True)
 
 
 # ------------------------------------------------------- max, min, amax, amin
 class Amax(Function):
     """Max (or min) over ``axes``; the gradient is split evenly among tied extremes (as PyTorch)."""
+
+    saves_output = True
 
     def forward(self, a, axes, keepdim, smallest):
         self.axes, self.keepdim = axes, keepdim

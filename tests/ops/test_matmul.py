@@ -150,3 +150,14 @@ def test_linear_errors():
         gs.linear(gs.ones(2, 3), gs.ones(4, 3, dtype=gs.float64))
     with pytest.raises(gs.ShapeError, match=r"linear: weight must be \(out_features, in_features\)"):
         gs.linear(gs.ones(2, 3), gs.ones(1, 4, 3))
+
+
+@pytest.mark.parametrize("op", ["matmul", "linear"])
+def test_changing_a_saved_input_in_place_is_caught(op):
+    x = gs.randn(2, 3, requires_grad=True)
+    w = gs.randn(3, 3, requires_grad=True)
+    y = getattr(gs, op)(x, w)
+    with gs.no_grad():
+        w.mul_(2)  # e.g. an optimizer step between forward and backward
+    with pytest.raises(gs.GradError, match=r"modified by an in-place operation"):
+        y.sum().backward()

@@ -251,3 +251,13 @@ def test_errors():
         x.max((0, 1))
     with pytest.raises(ValueError, match=r"norm: p must be a number or 'fro'"):
         x.norm(p="nuc")
+
+
+@pytest.mark.parametrize("method,kwargs", [("amax", dict(dim=1)), ("std", dict(dim=1)), ("logsumexp", dict(dim=1)),
+                                           ("prod", dict(dim=1)), ("norm", dict(dim=1)), ("max", {})])
+def test_changing_a_saved_output_in_place_is_caught(method, kwargs):
+    x = gs.randn(3, 4, requires_grad=True)
+    y = getattr(x, method)(**kwargs)
+    y += 1
+    with pytest.raises(gs.GradError, match=r"its output was modified by an in-place operation"):
+        y.sum().backward()

@@ -67,3 +67,12 @@ def test_errors():
         gs.softmax(gs.tensor([1, 2, 3]), 0)
     with pytest.raises(IndexError, match=r"log_softmax: dim 2 is out of range for a tensor of 2 dimension"):
         gs.log_softmax(gs.ones(2, 3), 2)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_changing_the_output_in_place_is_caught(name):
+    x = gs.randn(3, 4, requires_grad=True)
+    y = getattr(x, name)(1)
+    y *= 2
+    with pytest.raises(gs.GradError, match=r"its output was modified by an in-place operation"):
+        y.sum().backward()
