@@ -21,6 +21,7 @@ no saved tensor was changed in place before backward reads it:
 """
 from __future__ import annotations
 
+from ..backend import xp
 from .grad_mode import is_grad_enabled
 
 
@@ -52,6 +53,8 @@ class Function:
         record = cls.differentiable and True in needs and is_grad_enabled()
         fn.needs_input_grad = needs if record else (False,) * len(inputs)
         out_array = fn.forward(*[t._data for t in inputs], **params)
+        if type(out_array) is not xp.ndarray:  # NumPy gives scalars for 0-d results
+            out_array = xp.asarray(out_array)
         out = Tensor._wrap(out_array, record)
         if cls.is_view:
             out._version = inputs[0]._version
