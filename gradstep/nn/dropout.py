@@ -1,0 +1,30 @@
+"""``Dropout``: zero random elements while training, scale the rest by ``1 / (1 - p)``."""
+from __future__ import annotations
+
+from . import functional as F
+from .module import Module
+
+__all__ = ["Dropout"]
+
+
+class Dropout(Module):
+    """During training, zero each element with probability ``p`` and scale the others by ``1 / (1 - p)``.
+
+    In evaluation mode (``model.eval()``) it returns its input unchanged. The mask
+    is drawn from the global generator (``gradstep.manual_seed``).
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input):
+        if not self.training or self.p == 0:
+            return input
+        return F.dropout(input, self.p, True, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
