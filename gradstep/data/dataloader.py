@@ -1,0 +1,244 @@
+"""DataLoader: batches from a dataset, shuffled reproducibly, resumable mid-epoch."""
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from typing import Callable
+
+import numpy
+
+from . import _rng
+from .collate import default_collate, default_convert
+from .dataset import is_batchable
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, _check_seed, draw_seed
+
+__all__ = ["DataLoader"]
+
+_END = object()
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches of Tensors.
+
+    Args:
+        dataset: anything with ``len`` and ``[i]``; one with ``get_batch(indices)``
+            (TensorDataset, the bundled datasets, their Subsets) is fetched a
+            whole batch at a time by fancy-indexing its arrays, with no
+            per-sample Python work.
+        batch_size: samples per batch; ``None`` yields single samples.
+        shuffle: a new random order every epoch.
+        sampler: an explicit order (a Sampler or iterable of indices); excludes ``shuffle``.
+        batch_sampler: yields whole lists of indices; excludes batch_size, shuffle, sampler, drop_last.
+        drop_last: drop the last, smaller batch.
+        collate_fn: turns a list of samples into a batch (default
+            :func:`~gradstep.data.default_collate`; giving one disables the
+            ``get_batch`` fast path).
+        generator: a ``numpy.random.Generator`` from which the loader's seed is drawn.
+        prefetch: prepare this many batches ahead in a background thread (0: none).
+        seed: the loader's seed itself (else drawn from ``generator`` or, by
+            default, from gradstep's global generator, so ``gradstep.manual_seed``
+            before building the loader fixes everything below).
+
+    Determinism and resume (the design):
+        Everything random about epoch ``e`` is a pure function of
+        ``(seed, e)``: the shuffled order is ``default_rng([seed, e])``'s
+        permutation, and random transforms run while fetching batch ``k`` draw
+        from a generator seeded with ``(seed, e, k)`` (see
+        :mod:`gradstep.data._rng`). Nothing depends on how many random numbers
+        were drawn before, so
+
+        * each ``for batch in loader`` runs the next epoch (0, 1, 2, ...) in a
+          new order; ``set_epoch(e)`` chooses the epoch the next pass runs;
+        * batches are identical with and without ``prefetch``;
+        * ``state_dict()`` is just ``{"seed", "epoch", "batch"}`` (``batch`` =
+          batches already handed out in that epoch) and, after
+          ``load_state_dict(state)``, the next pass yields exactly the remaining
+          batches of that epoch, without loading the skipped ones; the pass
+          after that is epoch ``e + 1`` as usual.
+
+        A custom ``sampler``/``batch_sampler`` is told the epoch through its
+        ``set_epoch`` if it has one; on resume its first batches are drawn and
+        discarded (not loaded), which is exact when its order depends only on
+        the epoch.
+
+    Example:
+        >>> gs.manual_seed(0)
+        >>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+        >>> for xb, yb in loader:
+        ...     loss = F.cross_entropy(model(xb), yb)
+    """
+
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler=None,
+                 batch_sampler=None, drop_last: bool = False, collate_fn: Callable | None = None,
+                 generator=None, prefetch: int = 0, seed: int | None = None):
+        try:
+            n = len(dataset)
+        except TypeError:
+            raise TypeError(f"DataLoader: the dataset ({type(dataset).__name__}) must define __len__") from None
+        if n == 0:
+            raise ValueError("DataLoader: the dataset is empty")
+        if batch_size is not None and (not isinstance(batch_size, (int, numpy.integer))
+                                       or isinstance(batch_size, bool) or batch_size <= 0):
+            raise ValueError(f"DataLoader: batch_size must be a positive int or None, got {batch_size!r}")
+        if not isinstance(prefetch, (int, numpy.integer)) or isinstance(prefetch, bool) or prefetch < 0:
+            raise ValueError(f"DataLoader: prefetch must be a non-negative int, got {prefetch!r}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler is mutually exclusive with shuffle=True (the sampler sets the order)")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler and drop_last")
+        if batch_size is None and drop_last:
+            raise ValueError("DataLoader: drop_last needs a batch_size")
+
+        self.dataset = dataset
+        self.seed = _check_seed(seed, "DataLoader") if seed is not None else draw_seed(generator)
+        self.prefetch = int(prefetch)
+        self.drop_last = bool(drop_last)
+        if batch_sampler is not None:
+            self.batch_size = None
+            self.sampler = getattr(batch_sampler, "sampler", None)
+            self.batch_sampler = batch_sampler
+        else:
+            if sampler is None:
+                sampler = RandomSampler(dataset, seed=self.seed) if shuffle else SequentialSampler(dataset)
+            self.sampler = sampler
+            self.batch_size = None if batch_size is None else int(batch_size)
+            self.batch_sampler = None if batch_size is None else BatchSampler(sampler, self.batch_size, self.drop_last)
+        self.collate_fn = collate_fn if collate_fn is not None else (
+            default_collate if self.batch_sampler is not None else default_convert)
+        self._fast = self.batch_sampler is not None and self.collate_fn is default_collate and is_batchable(dataset)
+        self._next = (0, 0)  # (epoch, batches to skip) of the next pass
+        self._progress = None  # [epoch, batches handed out, batches in the epoch] of the current pass
+
+    # ------------------------------------------------------------------ size
+    def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
+
+    # ----------------------------------------------------------------- state
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass over the loader run epoch ``epoch`` from its start."""
+        self._next = (int(epoch), 0)
+        self._progress = None
+
+    def state_dict(self) -> dict:
+        """Where the loader is: ``{"seed", "epoch", "batch"}`` (JSON-serialisable).
+
+        Mid-pass it is the running epoch and how many of its batches were handed
+        out; otherwise the epoch the next pass will run, from batch 0.
+        """
+        p = self._progress
+        epoch, batch = (p[0], p[1]) if p is not None and p[1] < p[2] else self._next
+        state = {"seed": self.seed, "epoch": int(epoch), "batch": int(batch)}
+        sampler_seed = getattr(self.sampler, "seed", None)
+        if sampler_seed is not None and sampler_seed != self.seed:
+            state["sampler_seed"] = int(sampler_seed)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume from :meth:`state_dict`: the next pass yields that epoch's remaining batches."""
+        try:
+            seed, epoch, batch = state["seed"], int(state["epoch"]), int(state["batch"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"DataLoader.load_state_dict: expected a dict with seed, epoch and batch, got {state!r}") from None
+        if epoch < 0 or not 0 <= batch <= len(self):
+            raise ValueError(f"DataLoader.load_state_dict: epoch {epoch}, batch {batch} is outside this loader "
+                             f"({len(self)} batches per epoch); was it saved from another dataset or batch size?")
+        self.seed = _check_seed(seed, "DataLoader.load_state_dict")
+        if hasattr(self.sampler, "seed"):
+            self.sampler.seed = int(state.get("sampler_seed", self.seed))
+        self._next = (epoch, batch)
+        self._progress = None
+
+    # ------------------------------------------------------------- iteration
+    def __iter__(self):
+        epoch, skip = self._next
+        self._next = (epoch + 1, 0)
+        total, jobs = self._plan(epoch, skip)
+        progress = self._progress = [epoch, skip, total]
+        batches = (self._fetch(epoch, k, idx) for k, idx in jobs)
+        if self.prefetch:
+            batches = _prefetched(batches, self.prefetch)
+        return self._count(batches, progress)
+
+    def _count(self, batches, progress):
+        for batch in batches:
+            progress[1] += 1
+            yield batch
+
+    def _plan(self, epoch: int, skip: int):
+        """(batches in the epoch, iterator of (batch number, indices)) starting at batch ``skip``."""
+        bs = self.batch_sampler
+        order = getattr(self.sampler, "order", None)
+        if isinstance(bs, BatchSampler) and bs.sampler is self.sampler and callable(order):
+            # Our own samplers: the whole epoch's order as one array, sliced per batch.
+            if hasattr(self.sampler, "set_epoch"):
+                self.sampler.set_epoch(epoch)  # keep the sampler's own notion of the epoch in step
+            idx = order(epoch)
+            size = bs.batch_size
+            total = idx.size // size if bs.drop_last else -(-idx.size // size)
+            return total, ((k, idx[k * size:(k + 1) * size]) for k in range(skip, total))
+        target = bs if bs is not None else self.sampler
+        if hasattr(target, "set_epoch"):
+            target.set_epoch(epoch)
+        elif hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+        try:
+            total = len(self)
+        except TypeError:
+            total = float("inf")
+        return total, itertools.islice(enumerate(target), skip, None)
+
+    def _fetch(self, epoch: int, k: int, indices):
+        with _rng.batch_scope(self.seed, epoch, k):
+            if self._fast:
+                return default_convert(self.dataset.get_batch(numpy.asarray(indices, dtype=numpy.int64)))
+            if self.batch_sampler is None:
+                return self.collate_fn(self.dataset[indices])
+            return self.collate_fn([self.dataset[int(i)] for i in indices])
+
+    def __repr__(self) -> str:
+        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
+                f"batches={len(self)}, prefetch={self.prefetch})")
+
+
+def _prefetched(batches, depth: int):
+    """Run ``batches`` (a lazy generator of fetched batches) in a thread, ``depth`` ahead."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for batch in batches:
+                if not put((True, batch)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there at the same position
+            put((False, exc))
+            return
+        put((True, _END))
+
+    worker = threading.Thread(target=work, name="gradstep-data-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=10)
