@@ -62,24 +62,35 @@ def _im2col(x, kernel, geom):
 
 
 def _col2im(cols, geom):
-    """Sum columns ``(C, kh, kw, N, H_grid, W_grid)`` back onto the (N, C, Hp, Wp) padded input grid."""
+    """Sum columns ``(C, kh, kw, N, H_grid, W_grid)`` back onto the padded grid, as (C, N, Hp, Wp)."""
     c, kh, kw, n, gh, gw = cols.shape
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    out = xp.zeros((n, c) + geom.padded, cols.dtype)
+    # Accumulate channel-major, like the columns, so every add reads and writes whole rows.
+    out = xp.zeros((c, n) + geom.padded, cols.dtype)
     # One vectorised add per kernel offset: for a fixed offset the windows hit distinct pixels.
     for i in range(kh):
         rows = slice(i * dh, i * dh + sh * (gh - 1) + 1, sh)
         for j in range(kw):
-            cols_ij = cols[:, i, j].transpose(1, 0, 2, 3)
-            out[:, :, rows, j * dw:j * dw + sw * (gw - 1) + 1:sw] += cols_ij
+            out[:, :, rows, j * dw:j * dw + sw * (gw - 1) + 1:sw] += cols[:, i, j]
     return out
 
 
-def _crop(x, geom):
-    top, bottom, left, right = geom.pads
-    if not any(geom.pads):
+def _crop(x, pads):
+    """Drop ``pads`` (top, bottom, left, right) from the last two axes (a view)."""
+    top, bottom, left, right = pads
+    if not any(pads):
         return x
-    return x[:, :, top:x.shape[2] - bottom, left:x.shape[3] - right]
+    return x[..., top:x.shape[-2] - bottom, left:x.shape[-1] - right]
+
+
+def _col2im_nchw(cols, geom, bias=None):
+    """col2im, cropped and made contiguous (N, C, H, W), adding ``bias`` on the way."""
+    acc = _crop(_col2im(cols, geom), geom.pads).transpose(1, 0, 2, 3)
+    if bias is None:
+        return xp.ascontiguousarray(acc)
+    out = xp.empty(acc.shape, acc.dtype)
+    xp.add(acc, bias[:, None, None], out=out)
+    return out
 
 
 def _weight_times(w, cols, groups, transpose_w=False):
@@ -152,7 +163,7 @@ class Conv(Function):
         if self.needs_input_grad[0]:
             cols = _weight_times(self.w, g, geom.groups, transpose_w=True)
             cols = cols.reshape((c,) + geom.w4[2:] + (n,) + geom.grid)
-            grad_x = _crop(_col2im(cols, geom), geom).reshape(self.x_shape)
+            grad_x = _col2im_nchw(cols, geom).reshape(self.x_shape)
         if self.has_bias:
             grad_b = g.sum(axis=1) if self.needs_input_grad[2] else None
             return grad_x, grad_w, grad_b
@@ -173,10 +184,7 @@ class ConvTranspose(Function):
         n, groups = geom.x4[0], geom.groups
         cols = _weight_times(w, rows, groups, transpose_w=True)
         cols = cols.reshape((w.shape[1] * groups,) + w.shape[2:] + (n,) + geom.grid)
-        out = _crop(_col2im(cols, geom), geom)
-        if bias is not None:
-            out += bias[:, None, None]
-        return out.reshape(geom.out_shape)
+        return _col2im_nchw(cols, geom, bias).reshape(geom.out_shape)
 
     def backward(self, grad_output):
         geom = self.geom

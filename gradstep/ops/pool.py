@@ -19,6 +19,7 @@ from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import public
+from .conv import _ints
 
 
 class _Geometry(NamedTuple):
@@ -407,6 +408,3 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     """Max over ``output_size`` bins of (N, C, L) or (C, L)."""
     return _adaptive_max_pool("adaptive_max_pool1d", 1, input, output_size, return_indices)
-
-
-from .conv import _ints  # noqa: E402  (shared int/tuple argument parsing)

@@ -5,6 +5,9 @@ import pytest
 import gradstep as gs
 from tests.oracle import check
 
+# torch warns that it copies the input for even kernels with padding='same'; the oracle is still right.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
 # (input shape, weight shape, kwargs): stride, padding (int, tuple, 'same', 'valid'), dilation,
 # groups (incl. depthwise), non-square kernels, batch 1, unbatched input.
 CONV2D = [
@@ -96,10 +99,28 @@ def test_conv2d_first_layer_skips_input_grad(torch, rng):
     assert xt.grad is None
 
 
-def test_conv2d_frozen_weight_keeps_no_columns(rng):
+def test_conv2d_frozen_weight_keeps_no_columns(torch, rng):
     x, w = _arrays(rng, (2, 3, 6, 6), (4, 3, 3, 3), False)
     y = gs.conv2d(gs.tensor(x, requires_grad=True), gs.tensor(w))
     assert not hasattr(y.grad_fn, "cols")
+    check(lambda *a: gs.conv2d(*a, stride=2), lambda *a: torch.nn.functional.conv2d(*a, stride=2),
+          [x, w], torch=torch, grad=[True, False])
+
+
+def test_small_cnn_end_to_end(torch, rng):
+    """conv -> relu -> max pool -> conv -> adaptive avg pool, gradients of every parameter."""
+    x = rng.standard_normal((2, 1, 9, 9)).astype(np.float32)
+    w1, b1 = (rng.standard_normal(s).astype(np.float32) * 0.5 for s in [(4, 1, 3, 3), (4,)])
+    w2 = (rng.standard_normal((4, 2, 3, 3)) * 0.5).astype(np.float32)
+
+    def net(conv, relu, pool, gap):
+        return lambda x, w1, b1, w2: gap(conv(pool(relu(conv(x, w1, b1, padding=1)), 3, 2),
+                                              w2, None, padding=1, groups=2), 1)
+
+    F = torch.nn.functional
+    check(net(gs.conv2d, gs.relu, gs.max_pool2d, gs.adaptive_avg_pool2d),
+          net(F.conv2d, F.relu, F.max_pool2d, F.adaptive_avg_pool2d),
+          [x, w1, b1, w2], torch=torch, gradcheck=False)
 
 
 def test_conv2d_float32_stays_float32(rng):
