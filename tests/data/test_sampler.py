@@ -1,5 +1,4 @@
 """Samplers, DistributedSampler sharding (checked against PyTorch's padding rule)."""
-import numpy as np
 import pytest
 
 import gradstep as gs

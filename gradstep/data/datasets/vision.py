@@ -193,8 +193,8 @@ def cifar10(split: str = "train", root=None, download: bool = True, transform=No
 
     Reads the *binary* distribution (see the module docstring for why not the
     pickled one). ``root`` may hold ``cifar-10-binary.tar.gz``, or the
-    ``cifar-10-batches-bin`` folder (or its ``*.bin`` files directly); the needed
-    batches are unpacked from the archive once, beside it. Samples are float32
+    ``cifar-10-batches-bin`` folder (or its ``*.bin`` files directly); the batches
+    are unpacked from the archive once, beside it. Samples are float32
     ``(3, 32, 32)`` in [0, 1] and int64 labels. Other arguments as :func:`mnist`.
     """
     who = "cifar10"
@@ -214,7 +214,8 @@ def cifar10(split: str = "train", root=None, download: bool = True, transform=No
             _dl.download(CIFAR10_URLS, archive, CIFAR10_SHA256, who)
         elif verify:
             _dl.verify(archive, CIFAR10_SHA256, who)
-        _extract_cifar(archive, folder, names + ["batches.meta.txt"], who)
+        every = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin", "batches.meta.txt"]
+        _extract_cifar(archive, folder, every, who)  # both splits at once: the archive is read only once
     images, labels = read_cifar_binary([folder / n for n in names])
     classes = CIFAR10_CLASSES
     meta = folder / "batches.meta.txt"
