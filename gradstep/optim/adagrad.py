@@ -1,0 +1,80 @@
+"""Adagrad: per-coordinate learning rates from the sum of squared gradients."""
+from __future__ import annotations
+
+from ..backend import xp
+from .optimizer import Optimizer, check_number
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad, step for step as ``torch.optim.Adagrad``.
+
+    .. code-block:: text
+
+        input: lr γ, lr_decay η, weight_decay λ, initial_accumulator_value s_0, eps ε, maximize
+        for t = 1, 2, ...:
+            g_t = ∇θ f(θ_{t-1})                 (−∇ if maximize)
+            if λ ≠ 0:  g_t = g_t + λ θ_{t-1}
+            γ_t = γ / (1 + (t − 1) η)
+            s_t = s_{t-1} + g_t²
+            θ_t = θ_{t-1} − γ_t g_t / (√s_t + ε)
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate γ (default 1e-2).
+        lr_decay: learning rate decay η (default 0).
+        weight_decay: L2 penalty λ (default 0).
+        initial_accumulator_value: starting value s_0 of the sums (default 0).
+        eps: ε added to the denominator (default 1e-10).
+        maximize: maximize the objective instead of minimizing.
+
+    State per parameter (created with the optimizer, as in PyTorch): ``step``, ``sum`` (s).
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False):
+        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        check_number("Adagrad", "lr_decay", group["lr_decay"], what="lr_decay value")
+        check_number("Adagrad", "weight_decay", group["weight_decay"], what="weight_decay value")
+        check_number("Adagrad", "initial_accumulator_value", group["initial_accumulator_value"],
+                     what="initial_accumulator_value value")
+        check_number("Adagrad", "eps", group["eps"], what="epsilon value")
+
+    def _init_group_state(self, group: dict) -> None:
+        for p in group["params"]:
+            state = self.state[p]
+            if not state:
+                state["step"] = 0.0
+                state["sum"] = xp.full(p._data.shape, group["initial_accumulator_value"], dtype=p._data.dtype)
+
+    def _update(self, group: dict, flat) -> None:
+        lr, wd, eps, maximize = group["lr"], group["weight_decay"], group["eps"], group["maximize"]
+        step = flat.advance()
+        total = flat.slot("sum", fill=group["initial_accumulator_value"])
+        d, d_views = flat.temp(0)
+        t, _ = flat.temp(1)
+        for p, g, d_i in zip(flat.arrays(), flat.grads(), d_views):  # d = ±g + λθ
+            if wd != 0:
+                xp.multiply(p, wd, out=d_i)
+                if maximize:
+                    d_i -= g
+                else:
+                    d_i += g
+            elif maximize:
+                xp.negative(g, out=d_i)
+            else:
+                xp.copyto(d_i, g)
+        clr = lr / (1 + (step - 1) * group["lr_decay"])
+        xp.multiply(d, d, out=t)
+        total += t                              # s ← s + g²
+        xp.sqrt(total, out=t)
+        t += eps
+        d /= t
+        d *= -clr
+        for p, d_i in zip(flat.arrays(), d_views):
+            p += d_i
+        flat.bump_versions()

@@ -1,0 +1,131 @@
+"""Adam and AdamW (Adam with decoupled weight decay)."""
+from __future__ import annotations
+
+from ..backend import xp
+from .optimizer import Optimizer, check_number
+
+
+class Adam(Optimizer):
+    r"""Adam, step for step as ``torch.optim.Adam``.
+
+    .. code-block:: text
+
+        input: lr γ, betas (β1, β2), eps ε, weight_decay λ, amsgrad, maximize
+        m_0 = 0, v_0 = 0, v̂max_0 = 0
+        for t = 1, 2, ...:
+            g_t = ∇θ f(θ_{t-1})                (−∇ if maximize)
+            if λ ≠ 0:  g_t = g_t + λ θ_{t-1}   (AdamW instead: θ_{t-1} = θ_{t-1} (1 − γ λ))
+            m_t = β1 m_{t-1} + (1 − β1) g_t
+            v_t = β2 v_{t-1} + (1 − β2) g_t²
+            if amsgrad:  v̂max_t = max(v̂max_{t-1}, v_t);  v = v̂max_t  else  v = v_t
+            θ_t = θ_{t-1} − (γ / (1 − β1^t)) · m_t / (√v / √(1 − β2^t) + ε)
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate γ (default 1e-3).
+        betas: (β1, β2), decay rates of the running averages of the gradient and its square.
+        eps: ε added to the denominator for stability (default 1e-8).
+        weight_decay: L2 penalty λ added to the gradient (default 0).
+        amsgrad: use the running maximum of v (AMSGrad).
+        maximize: maximize the objective instead of minimizing.
+
+    State per parameter: ``step`` (float), ``exp_avg`` (m), ``exp_avg_sq`` (v)
+    and ``max_exp_avg_sq`` (with amsgrad).
+
+    Example:
+        >>> import gradstep as gs
+        >>> w = gs.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = Adam([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w
+        tensor([ 0.9, -1.9], requires_grad=True)
+    """
+
+    _decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False):
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        name = type(self).__name__
+        check_number(name, "eps", group["eps"], what="epsilon value")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got betas={betas!r}")
+        for i, beta in enumerate(betas):
+            check_number(name, f"betas[{i}]", beta, high=1.0, what=f"beta parameter at index {i}")
+        check_number(name, "weight_decay", group["weight_decay"], what="weight_decay value")
+
+    def _update(self, group: dict, flat) -> None:
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        maximize, decoupled = group["maximize"], self._decoupled
+        step = flat.advance()
+        m, v = flat.slot("exp_avg"), flat.slot("exp_avg_sq")
+        d, d_views = flat.temp(0)
+        sq, sq_views = flat.temp(1)
+        # Per parameter: read the gradient once into d = g − m and sq = g².
+        for p, g, m_i, d_i, sq_i in zip(flat.arrays(), flat.grads(), flat.views("exp_avg"), d_views, sq_views):
+            if maximize:
+                xp.negative(g, out=sq_i)
+                g = sq_i
+            if wd != 0:
+                if decoupled:
+                    p *= 1 - lr * wd
+                else:
+                    xp.multiply(p, wd, out=d_i)
+                    xp.add(g, d_i, out=sq_i)
+                    g = sq_i
+            xp.subtract(g, m_i, out=d_i)
+            xp.multiply(g, g, out=sq_i)
+        # All parameters at once.
+        d *= 1 - beta1
+        m += d                      # m ← m + (1 − β1)(g − m), PyTorch's lerp
+        v *= beta2
+        sq *= 1 - beta2
+        v += sq                     # v ← β2 v + (1 − β2) g²
+        if group["amsgrad"]:
+            v_max = flat.slot("max_exp_avg_sq")
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        # γ/bc1 · m / (√v/√bc2 + ε) = (γ √bc2 / bc1) · m / (√v + ε √bc2): one pass fewer.
+        xp.sqrt(v, out=d)
+        d += eps * bias_correction2_sqrt
+        xp.divide(m, d, out=d)
+        d *= -lr * bias_correction2_sqrt / bias_correction1
+        for p, d_i in zip(flat.arrays(), d_views):
+            p += d_i
+        flat.bump_versions()
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay, step for step as ``torch.optim.AdamW``.
+
+    The same algorithm as :class:`Adam`, except that weight decay shrinks the
+    parameters directly instead of being added to the gradient:
+
+    .. code-block:: text
+
+        θ_{t-1} = θ_{t-1} (1 − γ λ)      before the Adam update of step t
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate γ (default 1e-3).
+        betas: (β1, β2) (default (0.9, 0.999)).
+        eps: ε added to the denominator (default 1e-8).
+        weight_decay: decoupled decay coefficient λ (default 1e-2, as in PyTorch).
+        amsgrad: use the running maximum of v (AMSGrad).
+        maximize: maximize the objective instead of minimizing.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,0 +1,446 @@
+"""Optimizer base: parameter groups, per-parameter state, ``zero_grad``, the step template, ``state_dict``.
+
+The base class owns all the bookkeeping (PyTorch's behaviour and layout);
+a subclass writes only its update maths in ``_update(group, flat)``.
+
+Speed: parameters of one group that share a dtype (and a step count) keep
+their optimizer state in flat, contiguous buffers (:class:`_Flat`).
+``state[p]["exp_avg"]`` is a view into such a buffer, so an update reads each
+gradient once per parameter and then runs one in-place ufunc call over all
+parameters at once, with no array allocated per step.
+
+State layout (what :meth:`Optimizer.state_dict` returns), as in PyTorch::
+
+    {"state": {0: {"step": 10.0, "exp_avg": ndarray, ...}, 1: {...}},
+     "param_groups": [{"lr": 0.001, ..., "params": [0, 1]}, ...]}
+
+State values are NumPy arrays (the parameter's shape and dtype) or Python
+floats; :func:`flatten_state_dict` turns a state dict into a flat
+``{name: ndarray}`` mapping plus JSON-able metadata (for safetensors) and
+:func:`unflatten_state_dict` turns it back.
+"""
+from __future__ import annotations
+
+import numbers
+from collections import defaultdict
+from typing import Any, Callable
+
+from ..autograd.grad_mode import enable_grad
+from ..autograd.tensor import Tensor
+from ..backend import xp
+from ..errors import CheckpointError, ShapeError, fmt_shape
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+"""Marks a default that every parameter group must set (like ``torch.optim.optimizer.required``)."""
+
+
+def check_number(owner: str, name: str, value, low: float = 0.0, high: float | None = None,
+                 what: str | None = None) -> None:
+    """Raise unless ``low <= value`` (and ``value < high`` when given); the message names the value."""
+    label = what or name
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {label} must be a real number, got {name}={value!r} ({type(value).__name__})")
+    if not (value >= low) or (high is not None and not (value < high)):  # `not >=` also rejects NaN
+        expected = f">= {low}" if high is None else f"in [{low}, {high})"
+        raise ValueError(f"{owner}: invalid {label}: {name}={value!r}; expected a number {expected}")
+
+
+class _Flat:
+    """Parameters of one group with one dtype whose optimizer state lives in flat buffers.
+
+    ``slot(name)`` gives the flat buffer of a state entry and binds each
+    parameter's ``state[p][name]`` to its view of it; ``temp(k)`` gives scratch
+    buffers of the same size. Subclasses read gradients per parameter into a
+    temp's views, then update all parameters with whole-buffer ufunc calls.
+    """
+
+    __slots__ = ("params", "states", "dtype", "size", "_shapes", "_bounds", "_slots", "_temps")
+
+    def __init__(self, params: list, states: list):
+        self.params, self.states = params, states
+        self.dtype = params[0]._data.dtype
+        self._shapes = [p._data.shape for p in params]
+        self._bounds, start = [], 0
+        for p in params:
+            self._bounds.append((start, start + p._data.size))
+            start += p._data.size
+        self.size = start
+        self._slots: dict = {}
+        self._temps: list = []
+
+    def _split(self, flat) -> list:
+        return [flat[a:b].reshape(shape) for (a, b), shape in zip(self._bounds, self._shapes)]
+
+    def slot(self, name: str, fill: float = 0.0):
+        """Flat buffer of state ``name``: existing per-parameter values are copied in, missing ones set to ``fill``."""
+        entry = self._slots.get(name)
+        if entry is None:
+            flat = xp.empty(self.size, self.dtype)
+            views = self._split(flat)
+            for state, view in zip(self.states, views):
+                old = state.get(name)
+                if old is None:
+                    view.fill(fill)
+                else:
+                    view[...] = old
+                state[name] = view
+            entry = self._slots[name] = (flat, views)
+        return entry[0]
+
+    def views(self, name: str) -> list:
+        """Per-parameter views of the slot ``name`` (call :meth:`slot` first)."""
+        return self._slots[name][1]
+
+    def temp(self, k: int):
+        """Scratch buffer number ``k`` as ``(flat, per-parameter views)``; contents are garbage."""
+        while len(self._temps) <= k:
+            flat = xp.empty(self.size, self.dtype)
+            self._temps.append((flat, self._split(flat)))
+        return self._temps[k]
+
+    def arrays(self) -> list:
+        return [p._data for p in self.params]
+
+    def grads(self) -> list:
+        return [p.grad._data for p in self.params]
+
+    def advance(self) -> float:
+        """Add one to every parameter's ``state["step"]`` (they are equal here); return the new step."""
+        step = self.states[0].get("step", 0.0) + 1.0
+        for state in self.states:
+            state["step"] = step
+        return step
+
+    def bump_versions(self) -> None:
+        """Parameters were changed in place: tell autograd nodes that saved them."""
+        for p in self.params:
+            p._version[0] += 1
+
+    def is_current(self, state: dict) -> bool:
+        """False once anything moved under us: state replaced, parameter data reshaped or reassigned."""
+        for p, st, shape in zip(self.params, self.states, self._shapes):
+            if state.get(p) is not st or p._data.shape != shape or p._data.dtype != self.dtype:
+                return False
+        for name, (_, views) in self._slots.items():
+            for st, view in zip(self.states, views):
+                if st.get(name) is not view:
+                    return False
+        return True
+
+
+class Optimizer:
+    """Base class of optimizers: holds parameter groups and per-parameter state.
+
+    Args:
+        params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts
+            (parameter groups) with a ``"params"`` entry and per-group options.
+        defaults: default values of the options, used by groups that don't set them.
+
+    Subclasses call ``super().__init__(params, defaults)`` and implement
+    ``_update(group, flat)``; they may override ``_check_group(group)`` to
+    validate options (run for every group, including ``add_param_group``) and
+    ``_phase(state)`` (parameters with different phases are updated apart).
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        self._flat_cache: dict = {}
+        self._step_count = 0
+        self._pre_hooks: dict = {}
+        self._post_hooks: dict = {}
+        self._check_group(self.defaults)
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params should be an iterable of Tensors or dicts, but got a Tensor; "
+                f"wrap it in a list: [tensor]"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                f"{type(self).__name__}: optimizer parameters need to be organized in ordered collections, but the "
+                f"ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own options (e.g. a different ``lr``)."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group["params"] if "params" in group else None
+        if params is None:
+            raise ValueError(f"{name}: a parameter group needs a 'params' entry, got keys {sorted(group)}")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                f"{name}: optimizer parameters need to be organized in ordered collections, but the ordering "
+                f"of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(f"{name}: all optimizer params should be (name, tensor) pairs or none of them")
+            group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (shape {fmt_shape(p.shape)}); "
+                                 f"optimize the leaf it was computed from, or detach() it")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{name}: a parameter group contains the same parameter twice; pass each parameter once")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for i, p in enumerate(params):
+            if id(p) in seen:
+                raise ValueError(
+                    f"{name}: some parameters appear in more than one parameter group (parameter {i} of the new "
+                    f"group, shape {fmt_shape(p.shape)}); each parameter may belong to one group only"
+                )
+        group["params"] = params
+        for key, default in self.defaults.items():
+            if default is required and key not in group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization parameter {key}")
+            group.setdefault(key, default)
+        self._check_group(group)
+        self.param_groups.append(group)
+        self._flat_cache.clear()
+        self._init_group_state(group)
+
+    def _check_group(self, group: dict) -> None:
+        """Validate a group's options (and the defaults). Subclasses extend this."""
+        if "lr" in group and group["lr"] is not required:
+            check_number(type(self).__name__, "lr", group["lr"], what="learning rate")
+
+    def _init_group_state(self, group: dict) -> None:
+        """Create state eagerly for a new group (Adagrad does); most optimizers create it on the first step."""
+
+    def _phase(self, state: dict):
+        """Parameters are updated together only if their phases match (default: the step count)."""
+        return state.get("step", 0.0)
+
+    # ------------------------------------------------------------- steps
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: set them to None (default) or fill them with zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    g._ctx = None
+                    g.requires_grad = False
+                    g._data[...] = 0
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Update every parameter that has a gradient; returns ``closure()``'s loss if a closure is given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for hook in tuple(self._pre_hooks.values()):
+            hook(self, (), {})
+        for index, group in enumerate(self.param_groups):
+            params = []
+            for p in group["params"]:
+                g = p.grad
+                if g is not None:
+                    if g._data.shape != p._data.shape:
+                        raise ShapeError(
+                            f"{type(self).__name__}.step: a parameter of shape {fmt_shape(p._data.shape)} has a "
+                            f"gradient of shape {fmt_shape(g._data.shape)}; they must match"
+                        )
+                    params.append(p)
+            if params:
+                for flat in self._flats(index, params):
+                    self._update(group, flat)
+        self._step_count += 1
+        for hook in tuple(self._post_hooks.values()):
+            hook(self, (), {})
+        return loss
+
+    def _update(self, group: dict, flat: _Flat) -> None:
+        """Apply one update to the parameters of ``flat`` with ``group``'s options (the subclass's maths)."""
+        raise NotImplementedError
+
+    def _flats(self, index: int, params: list) -> list:
+        cached = self._flat_cache.get(index)
+        if cached is not None:
+            old_params, flats = cached
+            if (len(old_params) == len(params) and all(a is b for a, b in zip(old_params, params))
+                    and all(f.is_current(self.state) for f in flats)):
+                return flats
+        buckets: dict = {}
+        for p in params:
+            key = (p._data.dtype, self._phase(self.state[p]))
+            buckets.setdefault(key, []).append(p)
+        flats = [_Flat(ps, [self.state[p] for p in ps]) for ps in buckets.values()]
+        self._flat_cache[index] = (params, flats)
+        return flats
+
+    # ------------------------------------------------------------- hooks
+    def register_step_pre_hook(self, hook: Callable) -> "_RemovableHandle":
+        """Call ``hook(optimizer, args, kwargs)`` before each step."""
+        return _RemovableHandle(self._pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> "_RemovableHandle":
+        """Call ``hook(optimizer, args, kwargs)`` after each step."""
+        return _RemovableHandle(self._post_hooks, hook)
+
+    # -------------------------------------------------------- state dict
+    def state_dict(self) -> dict:
+        """A snapshot of the optimizer: ``{"state": {index: {...}}, "param_groups": [...]}`` (PyTorch's layout).
+
+        Parameters are named by their position across groups; arrays are copies.
+        """
+        index: dict = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state.get(p)
+                if st:
+                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, xp.ndarray) else v) for k, v in st.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a snapshot from :meth:`state_dict`; parameters are matched by position."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise CheckpointError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' entries")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{name}.load_state_dict: loaded state dict has a different number of parameter groups "
+                f"({len(saved_groups)}) than the optimizer ({len(self.param_groups)})"
+            )
+        for i, (g, sg) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(g["params"]) != len(sg["params"]):
+                raise ValueError(
+                    f"{name}.load_state_dict: loaded state dict contains a parameter group that doesn't match the "
+                    f"size of optimizer's group (group {i}: {len(sg['params'])} saved parameters, "
+                    f"{len(g['params'])} in the optimizer)"
+                )
+        id_map = {}
+        for g, sg in zip(self.param_groups, saved_groups):
+            id_map.update(zip(sg["params"], g["params"]))
+        state: defaultdict = defaultdict(dict)
+        for key, values in state_dict["state"].items():
+            p = id_map.get(key)
+            if p is None:
+                p = id_map.get(int(key)) if isinstance(key, str) and key.isdigit() else None
+            if p is None:
+                raise CheckpointError(f"{name}.load_state_dict: state for parameter {key!r}, which no group lists")
+            state[p] = {k: _load_value(name, key, k, v, p) for k, v in values.items()}
+        groups = []
+        for g, sg in zip(self.param_groups, saved_groups):
+            new = {k: (list(v) if isinstance(v, list) else v) for k, v in sg.items() if k != "params"}
+            if isinstance(new.get("betas"), list):
+                new["betas"] = tuple(new["betas"])
+            new["params"] = g["params"]
+            if "param_names" in g and "param_names" not in new:
+                new["param_names"] = g["param_names"]
+            groups.append(new)
+        self.state = state
+        self.param_groups = groups
+        self._flat_cache.clear()
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k not in ("params", "param_names")):
+                lines.append(f"    {key}: {group[key]}")
+        return "\n".join(lines) + "\n)"
+
+
+def _load_value(owner: str, index, key: str, value, param: Tensor):
+    """A state value as this optimizer keeps it: arrays copied in the parameter's dtype, scalars as floats."""
+    if isinstance(value, Tensor):
+        value = value._data
+    elif not isinstance(value, (xp.ndarray, numbers.Number)) and hasattr(value, "__array__"):
+        value = xp.asarray(value)
+    if key == "step":
+        return float(value)
+    if isinstance(value, xp.ndarray):
+        if value.ndim == 0 and param._data.ndim != 0:
+            return value.item()
+        if value.shape != param._data.shape:
+            raise CheckpointError(
+                f"{owner}.load_state_dict: state {key!r} of parameter {index} has shape {fmt_shape(value.shape)}, "
+                f"but the parameter has shape {fmt_shape(param._data.shape)}; is this checkpoint from another model?"
+            )
+        return value.astype(param._data.dtype, copy=True)
+    return value
+
+
+class _RemovableHandle:
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook: Callable):
+        self._hooks, self.id = hooks, _RemovableHandle._next_id
+        _RemovableHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+def flatten_state_dict(state_dict: dict, prefix: str = "") -> tuple[dict, dict]:
+    """Split an optimizer state dict into ``({name: ndarray}, metadata)`` for array files such as safetensors.
+
+    Arrays go under ``"{prefix}state.{index}.{key}"``; everything else
+    (step counts, param_groups) goes into the JSON-serialisable metadata.
+    :func:`unflatten_state_dict` reverses it.
+    """
+    arrays, scalars = {}, {}
+    for index, values in state_dict["state"].items():
+        for key, value in values.items():
+            if isinstance(value, Tensor):
+                value = value._data
+            if isinstance(value, xp.ndarray):
+                arrays[f"{prefix}state.{index}.{key}"] = value
+            else:
+                scalars.setdefault(str(index), {})[key] = value.item() if hasattr(value, "item") else value
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state_dict["param_groups"]]
+    return arrays, {"scalars": scalars, "param_groups": groups}
+
+
+def unflatten_state_dict(arrays: dict, metadata: dict, prefix: str = "") -> dict:
+    """Rebuild a state dict from :func:`flatten_state_dict`'s output (loadable by ``load_state_dict``)."""
+    state: dict = {}
+    for index, values in metadata.get("scalars", {}).items():
+        state.setdefault(int(index), {}).update(values)
+    for name, value in arrays.items():
+        if not name.startswith(prefix + "state."):
+            continue
+        index, _, key = name[len(prefix) + 6:].partition(".")
+        state.setdefault(int(index), {})[key] = value
+    groups = [dict(g) for g in metadata["param_groups"]]
+    return {"state": state, "param_groups": groups}
