@@ -88,7 +88,7 @@ def _parse_index(index, shape):
     if used > ndim:
         raise IndexError(f"index: too many indices ({used}) for tensor of dimension {ndim} (shape {fmt_shape(shape)})")
 
-    basic, adv, adv_dims = [], [], []
+    basic, adv, scalars = [], [], []  # adv, scalars: (axis of the basic view, array, input dim)
     d = v = 0  # next input dim, next axis of the basic view
     trivial = True
     for it in items:
@@ -117,12 +117,10 @@ def _parse_index(index, shape):
             trivial = False
         elif it.dtype == bool:
             k = it.ndim
-            if k == 0:  # True adds a dim of size 1; False adds one and selects nothing from it
+            if k == 0:  # a new dim of size 1, indexed by [0] (True) or [] (False): an advanced index
                 basic.append(None)
                 trivial = False
-                if not it:
-                    adv.append((v, xp.zeros(0, dtype=xp.int64)))
-                    adv_dims.append(None)
+                scalars.append((v, xp.zeros(int(it), dtype=xp.int64), None))
                 v += 1
                 continue
             if it.shape != shape[d:d + k]:
@@ -131,25 +129,25 @@ def _parse_index(index, shape):
                     f"of the indexed tensor {fmt_shape(shape)} at index {d}"
                 )
             basic.extend([_FULL] * k)
-            adv.append((v, it))
-            adv_dims.append(d)
+            adv.append((v, it, d))
             d += k
             v += k
         else:
             basic.append(_FULL)
-            adv.append((v, it))
-            adv_dims.append(d)
+            adv.append((v, it, d))
             d += 1
             v += 1
     basic.append(Ellipsis)  # keeps a full integer index from returning a NumPy scalar
+    if scalars and (adv or len(scalars) > 1 or not scalars[0][1].size):  # a lone True is just None
+        adv = sorted(adv + scalars, key=lambda entry: entry[0])
     if not adv:
         return tuple(basic), None, None
     adv_index, p = [], 0
-    for pos, arr in adv:
+    for pos, arr, _ in adv:
         adv_index.extend([_FULL] * (pos - p))
         adv_index.append(arr)
         p = pos + (arr.ndim if arr.dtype == bool else 1)
-    return (None if trivial else tuple(basic)), tuple(adv_index), adv_dims
+    return (None if trivial else tuple(basic)), tuple(adv_index), [entry[2] for entry in adv]
 
 
 def _raise_index_error(err, shape, adv, adv_dims):

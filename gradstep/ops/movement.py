@@ -429,22 +429,21 @@ def cat(tensors, dim: int = 0):
         tensors of shape ``(*, n_i, *)`` -> ``(*, sum(n_i), *)``.
     """
     tensors = _same_dtype(tensors, "cat")
-    # PyTorch still skips 1-d empty tensors (legacy behaviour): torch.cat([x, torch.zeros(0)]) == x.
-    if len(tensors) > 1:
-        kept = [x for x in tensors if x._data.shape != (0,)]
-        tensors = kept or tensors[:1]
-    first = tensors[0]._data.shape
     for i, x in enumerate(tensors):
         if not x._data.ndim:
             raise ShapeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated; unsqueeze it or use stack")
+    # PyTorch still accepts 1-d empty tensors next to any others (legacy behaviour): torch.cat([x, torch.zeros(0)]) == x.
+    ref = next((i for i, x in enumerate(tensors) if x._data.shape != (0,)), 0)
+    first = tensors[ref]._data.shape
     d = normalize_dim(dim, len(first), "cat")
     for i, x in enumerate(tensors):
         shape = x._data.shape
-        if len(shape) != len(first) or any(a != b for j, (a, b) in enumerate(zip(shape, first)) if j != d):
+        if shape == (0,) and first != (0,):
+            tensors[i] = x.reshape(first[:d] + (0,) + first[d + 1:])
+        elif len(shape) != len(first) or any(a != b for j, (a, b) in enumerate(zip(shape, first)) if j != d):
             raise ShapeError(
-                f"cat: expected tensors of shape {_star_shape(first, d)} (the shape of tensor 0, any size "
-                f"in dim {dim}), "
-                f"got {fmt_shape(shape)} at position {i}"
+                f"cat: expected tensors of shape {_star_shape(first, d)} (the shape of tensor {ref}, any size "
+                f"in dim {dim}), got {fmt_shape(shape)} at position {i}"
             )
     return Cat.apply(*tensors, dim=d)
 
