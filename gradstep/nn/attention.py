@@ -184,7 +184,8 @@ class MultiheadAttention(Module):
             S += 1
 
         dropout_p = self.dropout if self.training else 0.0
-        if need_weights:
+        if need_weights or not _has_sdpa():
+            # PyTorch's explicit path: scale q, add the mask, softmax, (dropout), weights @ v
             scores = (q * math.sqrt(1.0 / D)) @ k.transpose(-2, -1)
             if mask is not None:
                 scores = scores + mask
@@ -194,6 +195,7 @@ class MultiheadAttention(Module):
             out = weights @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+        if not need_weights:
             weights = None
         out = self.out_proj(out.transpose(1, 2).reshape(N, L, E))
 
@@ -243,6 +245,14 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _has_sdpa() -> bool:
+    try:
+        F.scaled_dot_product_attention
+    except AttributeError:  # the fused op not built yet: the explicit path computes the same
+        return False
+    return True
 
 
 def _cat(tensors, dim):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
 
 
 class Dropout(Module):
@@ -28,3 +28,24 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _ChannelDropout(Dropout):
+    _fn: str
+
+    def forward(self, input):
+        if not self.training or self.p == 0:
+            return input
+        return getattr(F, self._fn)(input, self.p, True, self.inplace)
+
+
+class Dropout1d(_ChannelDropout):
+    """Zero whole channels of ``(N, C, L)`` with probability ``p`` while training (scale the rest by ``1/(1-p)``)."""
+
+    _fn = "dropout1d"
+
+
+class Dropout2d(_ChannelDropout):
+    """Zero whole channels of ``(N, C, H, W)`` with probability ``p`` while training (scale the rest by ``1/(1-p)``)."""
+
+    _fn = "dropout2d"

@@ -19,25 +19,24 @@ from .. import ops as _ops_pkg
 # Names re-exported from gradstep.ops (same name, same signature as torch.nn.functional).
 _FROM_OPS = (
     # linear algebra and convolution
-    "linear", "bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
     # pooling
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d",
-    # regularisation, embedding, shape
-    "dropout", "embedding", "one_hot", "pad", "unfold", "fold",
+    "adaptive_max_pool1d", "adaptive_max_pool2d",
+    # regularisation, embedding, padding
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "embedding", "one_hot", "pad",
     # normalisation
-    "layer_norm", "batch_norm", "group_norm", "rms_norm",
+    "layer_norm", "batch_norm", "group_norm",
     # attention
     "scaled_dot_product_attention",
     # activations
-    "softmax", "log_softmax", "relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softplus", "elu",
-    "selu", "mish", "hardswish", "hardsigmoid",
+    "softmax", "log_softmax", "relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softplus",
     # losses
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
 )
 
-__all__ = list(_FROM_OPS) + ["hardtanh", "relu6", "logsigmoid", "softmin", "normalize"]
+__all__ = list(_FROM_OPS) + ["hardtanh", "relu6", "elu", "mish", "logsigmoid", "softmin", "normalize"]
 
 
 def _resolve(name: str):
@@ -83,6 +82,17 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
 def relu6(input, inplace: bool = False):
     """``min(max(0, input), 6)``."""
     return _ops_pkg.clamp(input, 0.0, 6.0)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    # exp of the clamped input: no overflow (and no inf * 0 in the gradient) on the unused branch
+    return _ops_pkg.where(input > 0, input, alpha * (_ops_pkg.clamp(input, max=0.0).exp() - 1.0))
+
+
+def mish(input, inplace: bool = False):
+    """``x * tanh(softplus(x))``."""
+    return input * _ops_pkg.tanh(_ops_pkg.softplus(input))
 
 
 def logsigmoid(input):
