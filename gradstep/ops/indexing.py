@@ -190,32 +190,67 @@ class AdvancedIndex(Function):
 
     def forward(self, a, basic, adv):
         self.shape, self.basic, self.adv = a.shape, basic, adv
-        out = (a if basic is None else a[basic])[adv]
+        view = a if basic is None else a[basic]
+        self.view_shape = view.shape
+        out = view[adv]
         return out if type(out) is xp.ndarray else xp.asarray(out)
 
     def backward(self, grad_output):
         grad = xp.zeros(self.shape, dtype=grad_output.dtype)
-        _scatter_add_index(grad, self.basic, self.adv, grad_output)
+        basic, adv = self.basic, self.adv
+        if all(type(a) is slice or a.dtype == bool for a in adv):
+            (grad if basic is None else grad[basic])[adv] = grad_output  # masks never select an element twice
+        elif basic is None:
+            _scatter_add_index(grad, adv, grad_output)
+        else:  # accumulate in a contiguous buffer (fast path), then place it: basic indexing never repeats
+            part = xp.zeros(self.view_shape, dtype=grad_output.dtype)
+            _scatter_add_index(part, adv, grad_output)
+            grad[basic] = part
         return grad
 
 
-def _scatter_add_index(dest, basic, adv, values):
-    """``dest[basic][adv] += values``, accumulating over repeated indices."""
-    view = dest if basic is None else dest[basic]
-    if all(type(a) is slice or a.dtype == bool for a in adv):
-        view[adv] = values  # masks never select an element twice
+def _scatter_add_index(dest, adv, values):
+    """``dest[adv] += values`` for a C-contiguous ``dest``, accumulating over repeated indices."""
+    if not values.size:
         return
-    if basic is None and all(type(a) is not slice and a.dtype != bool for a in adv):
-        # Leading integer arrays: flatten them to one index of rows, NumPy's fast add.at path.
-        k = len(adv)
-        rest = view.shape[k:]
+    arrays = [i for i, a in enumerate(adv) if type(a) is not slice]
+    j, k = arrays[0], len(arrays)
+    if arrays[-1] - j + 1 == k and all(adv[i].dtype != bool for i in arrays):
+        # Adjacent integer arrays pick entries along one (merged) dim j: the flat fast path.
         if k == 1:
-            flat = adv[0].reshape(-1)
+            index = adv[j]
         else:
-            flat = xp.ravel_multi_index(xp.broadcast_arrays(*adv), view.shape[:k], mode="wrap").reshape(-1)
-        xp.add.at(view.reshape((-1,) + rest), flat, values.reshape((flat.size,) + rest))
+            shape = dest.shape
+            index = xp.ravel_multi_index(xp.broadcast_arrays(*adv[j:]), shape[j:j + k], mode="wrap")
+            dest = dest.reshape(shape[:j] + (-1,) + shape[j + k:])
+        _scatter_add_along(dest, j, index, values)
         return
-    xp.add.at(view, adv, values)
+    xp.add.at(dest, adv, values)
+
+
+def _scatter_add_along(dest, dim, index, values):
+    """``dest += values`` placed like ``xp.take(dest, index, axis=dim)`` (dest C-contiguous; repeats accumulate).
+
+    ``xp.add.at`` is several times faster on one flat index than on rows, so
+    every element gets its flat position.
+    """
+    if not values.size:
+        return
+    shape = dest.shape
+    n = shape[dim]
+    outer = inner = 1
+    for s in shape[:dim]:
+        outer *= s
+    for s in shape[dim + 1:]:
+        inner *= s
+    pos = index.reshape(-1)
+    if pos.size and pos.min() < 0:
+        pos = pos % n
+    if inner > 1:
+        pos = (pos[:, None] * inner + xp.arange(inner)).reshape(-1)
+    if outer > 1:
+        pos = (xp.arange(outer)[:, None] * (n * inner) + pos).reshape(-1)
+    xp.add.at(dest.reshape(-1), pos, values.reshape(-1))
 
 
 def _getitem(self, index):
@@ -540,10 +575,7 @@ class IndexSelect(Function):
 
     def backward(self, grad_output):
         grad = xp.zeros(self.shape, dtype=grad_output.dtype)
-        if self.dim == 0:
-            xp.add.at(grad, self.index, grad_output)
-        else:
-            xp.add.at(xp.moveaxis(grad, self.dim, 0), self.index, xp.moveaxis(grad_output, self.dim, 0))
+        _scatter_add_along(grad, self.dim, self.index, grad_output)
         return grad
 
 
