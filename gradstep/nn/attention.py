@@ -167,7 +167,10 @@ class MultiheadAttention(Module):
         dtype = query.dtype
 
         q, k, v = self._project(query, key, value)
-        mask = self._merge_masks(attn_mask, key_padding_mask, is_causal, N, L, S, dtype)
+        # A causal mask alone needs no mask tensor on the fused path.
+        fused_causal = (is_causal and attn_mask is None and key_padding_mask is None and not need_weights
+                        and self.bias_k is None and not self.add_zero_attn)
+        mask = None if fused_causal else self._merge_masks(attn_mask, key_padding_mask, is_causal, N, L, S, dtype)
 
         if self.bias_k is not None:  # one more key/value position, learned
             k = _cat([k, self.bias_k.expand(N, 1, E)], 1)
@@ -184,7 +187,7 @@ class MultiheadAttention(Module):
             S += 1
 
         dropout_p = self.dropout if self.training else 0.0
-        if need_weights or not _has_sdpa():
+        if need_weights:
             # PyTorch's explicit path: scale q, add the mask, softmax, (dropout), weights @ v
             scores = (q * math.sqrt(1.0 / D)) @ k.transpose(-2, -1)
             if mask is not None:
@@ -194,7 +197,7 @@ class MultiheadAttention(Module):
                 weights = F.dropout(weights, dropout_p, True)
             out = weights @ v
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=fused_causal)
         if not need_weights:
             weights = None
         out = self.out_proj(out.transpose(1, 2).reshape(N, L, E))
@@ -245,14 +248,6 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return ""
-
-
-def _has_sdpa() -> bool:
-    try:
-        F.scaled_dot_product_attention
-    except AttributeError:  # the fused op not built yet: the explicit path computes the same
-        return False
-    return True
 
 
 def _cat(tensors, dim):

@@ -124,10 +124,11 @@ class _Conv(_ConvNd):
         if shape is None or len(shape) < self._dims + 1 or shape[-self._dims - 1] != self.in_channels:
             self._check_input(input)
         conv = getattr(F, self._fn)
+        params = self._parameters
         if self.padding_mode != "zeros":
-            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(input, params["weight"], params["bias"], self.stride, 0, self.dilation, self.groups)
+        return conv(input, params["weight"], params["bias"], self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_Conv):

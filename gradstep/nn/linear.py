@@ -78,7 +78,8 @@ class Linear(Module):
             _check_features(
                 f"Linear(in_features={self.in_features}, out_features={self.out_features})", input, self.in_features
             )
-        return F.linear(input, self.weight, self.bias)
+        params = self._parameters  # direct lookups: this is on every step's hot path
+        return F.linear(input, params["weight"], params["bias"])
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

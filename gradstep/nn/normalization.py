@@ -180,7 +180,8 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         if shape is None or tuple(shape[len(shape) - k:]) != self.normalized_shape or len(shape) < k:
             _check_trailing(f"LayerNorm({self.normalized_shape})", input, self.normalized_shape)
-        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        params = self._parameters
+        return F.layer_norm(input, self.normalized_shape, params["weight"], params["bias"], self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
