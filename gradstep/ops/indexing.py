@@ -319,6 +319,16 @@ def _index_put(x: Tensor, parsed, value: Tensor, accumulate=False) -> Tensor:
         ) from None
 
 
+def _check_writeable(t: Tensor, op: str) -> None:
+    if not t._data.flags.writeable:
+        from ..errors import GradError
+
+        raise GradError(
+            f"{op}: can't write into this tensor: it is an expanded (broadcast) view whose elements share memory; "
+            f"call .clone() (or .contiguous()) first"
+        )
+
+
 def _value_tensor(value, dtype) -> Tensor:
     if isinstance(value, Tensor):
         return value if value._data.dtype == dtype else value.to(dtype)
@@ -327,6 +337,7 @@ def _value_tensor(value, dtype) -> Tensor:
 
 def _setitem(self, index, value):
     """``x[index] = value`` in place; differentiable w.r.t. ``x`` (written positions get no gradient) and ``value``."""
+    _check_writeable(self, "__setitem__")
     parsed = _parse_index(index, self._data.shape)
     value_grad = isinstance(value, Tensor) and value.requires_grad
     if not (is_grad_enabled() and (self.requires_grad or value_grad)):
@@ -658,6 +669,7 @@ def masked_fill(input, mask, value):
 
 def _masked_fill_(self, mask, value):
     """In place ``masked_fill``; ``mask`` must broadcast to this tensor's shape."""
+    _check_writeable(self, "masked_fill_")
     m, v = _mask_and_value(self, mask, value, "masked_fill_")
     try:
         if xp.broadcast_shapes(self._data.shape, m._data.shape) != self._data.shape:

@@ -167,6 +167,17 @@ def test_setitem_on_leaf_requiring_grad_is_refused():
     assert w.tolist() == [1.0, 0.0, 0.0]
 
 
+def test_writing_into_expanded_view_is_refused():
+    e = gs.zeros(3).expand(2, 3)
+    with pytest.raises(gs.GradError, match="expanded"):
+        e[0, 0] = 1.0
+    with pytest.raises(gs.GradError, match="expanded"):
+        e.masked_fill_(gs.ones(3, dtype=gs.bool), 1.0)
+    c = e.contiguous()
+    c[0, 0] = 1.0
+    assert c.tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
 def test_setitem_shape_error():
     x = gs.zeros(2, 3)
     with pytest.raises(gs.ShapeError, match=r"can't assign a value of shape \(4,\)"):
