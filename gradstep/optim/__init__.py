@@ -11,9 +11,9 @@ tensor([0., 0.], requires_grad=True)
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .optimizer import Optimizer, flatten_state_dict, required, unflatten_state_dict
+from .optimizer import Optimizer, flatten_state_dict, required, set_num_threads, unflatten_state_dict
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler",
-           "flatten_state_dict", "unflatten_state_dict", "required"]
+           "flatten_state_dict", "unflatten_state_dict", "required", "set_num_threads"]

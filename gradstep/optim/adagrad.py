@@ -57,24 +57,19 @@ class Adagrad(Optimizer):
         total = flat.slot("sum", fill=group["initial_accumulator_value"])
         d, d_views = flat.temp(0)
         t, _ = flat.temp(1)
-        for p, g, d_i in zip(flat.arrays(), flat.grads(), d_views):  # d = ±g + λθ
-            if wd != 0:
-                xp.multiply(p, wd, out=d_i)
-                if maximize:
-                    d_i -= g
-                else:
-                    d_i += g
-            elif maximize:
-                xp.negative(g, out=d_i)
-            else:
-                xp.copyto(d_i, g)
+        flat.gather_grads(d_views, wd, maximize)  # d = ±g + λθ
         clr = lr / (1 + (step - 1) * group["lr_decay"])
-        xp.multiply(d, d, out=t)
-        total += t                              # s ← s + g²
-        xp.sqrt(total, out=t)
-        t += eps
-        d /= t
-        d *= -clr
+        flat.map(_adagrad_flat, (d, t, total), eps, clr)
         for p, d_i in zip(flat.arrays(), d_views):
             p += d_i
         flat.bump_versions()
+
+
+def _adagrad_flat(d, t, total, eps: float, clr: float) -> None:
+    """The elementwise part of Adagrad on flat buffers; in: d = g; out: d = the update."""
+    xp.multiply(d, d, out=t)
+    total += t                              # s ← s + g²
+    xp.sqrt(total, out=t)
+    t += eps
+    d /= t
+    d *= -clr

@@ -82,26 +82,31 @@ class Adam(Optimizer):
                     g = sq_i
             xp.subtract(g, m_i, out=d_i)
             xp.multiply(g, g, out=sq_i)
-        # All parameters at once.
-        d *= 1 - beta1
-        m += d                      # m ← m + (1 − β1)(g − m), PyTorch's lerp
-        v *= beta2
-        sq *= 1 - beta2
-        v += sq                     # v ← β2 v + (1 − β2) g²
-        if group["amsgrad"]:
-            v_max = flat.slot("max_exp_avg_sq")
-            xp.maximum(v_max, v, out=v_max)
-            v = v_max
+        v_max = flat.slot("max_exp_avg_sq") if group["amsgrad"] else None
         bias_correction1 = 1 - beta1 ** step
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         # γ/bc1 · m / (√v/√bc2 + ε) = (γ √bc2 / bc1) · m / (√v + ε √bc2): one pass fewer.
-        xp.sqrt(v, out=d)
-        d += eps * bias_correction2_sqrt
-        xp.divide(m, d, out=d)
-        d *= -lr * bias_correction2_sqrt / bias_correction1
+        flat.map(_adam_flat, (m, v, v_max, d, sq), beta1, beta2, eps * bias_correction2_sqrt,
+                 -lr * bias_correction2_sqrt / bias_correction1)
         for p, d_i in zip(flat.arrays(), d_views):
             p += d_i
         flat.bump_versions()
+
+
+def _adam_flat(m, v, v_max, d, sq, beta1: float, beta2: float, eps: float, scale: float) -> None:
+    """The elementwise part of Adam on flat buffers; in: d = g − m, sq = g²; out: d = the update."""
+    d *= 1 - beta1
+    m += d                      # m ← m + (1 − β1)(g − m), PyTorch's lerp
+    v *= beta2
+    sq *= 1 - beta2
+    v += sq                     # v ← β2 v + (1 − β2) g²
+    if v_max is not None:
+        xp.maximum(v_max, v, out=v_max)
+        v = v_max
+    xp.sqrt(v, out=d)
+    d += eps
+    xp.divide(m, d, out=d)
+    d *= scale
 
 
 class AdamW(Adam):

@@ -134,7 +134,11 @@ class LambdaLR(LRScheduler):
     """``lr = base_lr * lr_lambda(epoch)``; one function, or one per parameter group.
 
     Example:
-        >>> warmup = LambdaLR(opt, lambda epoch: min(1.0, (epoch + 1) / 5))  # doctest: +SKIP
+        >>> import gradstep as gs
+        >>> opt = gs.optim.SGD([gs.tensor([1.0], requires_grad=True)], lr=0.1)
+        >>> warmup = LambdaLR(opt, lambda epoch: min(1.0, (epoch + 1) / 4))
+        >>> warmup.get_last_lr()
+        [0.025]
     """
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable | list, last_epoch: int = -1):

@@ -22,7 +22,9 @@ floats; :func:`flatten_state_dict` turns a state dict into a flat
 from __future__ import annotations
 
 import numbers
+import os
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from ..autograd.grad_mode import enable_grad
@@ -49,6 +51,37 @@ def check_number(owner: str, name: str, value, low: float = 0.0, high: float | N
     if not (value >= low) or (high is not None and not (value < high)):  # `not >=` also rejects NaN
         expected = f">= {low}" if high is None else f"in [{low}, {high})"
         raise ValueError(f"{owner}: invalid {label}: {name}={value!r}; expected a number {expected}")
+
+
+_CHUNK = 1 << 17
+"""Smallest piece of a flat buffer worth handing to another thread (elements)."""
+
+_threads = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = -1
+
+
+def set_num_threads(n: int) -> None:
+    """How many threads the elementwise maths of large updates may use (default: up to 4 cores; 1 = no threads).
+
+    NumPy releases the GIL inside its loops, so the pieces of a flat buffer
+    really run in parallel; the results are the same for any thread count.
+    """
+    global _threads, _pool
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    _threads = n
+    if _pool is not None:
+        _pool.shutdown(wait=False)
+        _pool = None
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid():  # a forked child has no worker threads: start anew
+        _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix="gradstep-optim")
+        _pool_pid = os.getpid()
+    return _pool
 
 
 class _Flat:
@@ -103,6 +136,41 @@ class _Flat:
             flat = xp.empty(self.size, self.dtype)
             self._temps.append((flat, self._split(flat)))
         return self._temps[k]
+
+    def map(self, fn: Callable, arrays: tuple, *args) -> None:
+        """Run the elementwise ``fn(*arrays, *args)`` on flat buffers (``None`` entries pass through).
+
+        Large buffers are cut into pieces updated on several threads at once;
+        an elementwise ``fn`` gives the same result either way.
+        """
+        pieces = min(_threads, self.size // _CHUNK)
+        if pieces <= 1:
+            fn(*arrays, *args)
+            return
+        step = -(-self.size // pieces)
+        step += -step % 16  # keep pieces SIMD-aligned
+        bounds = [(start, min(start + step, self.size)) for start in range(0, self.size, step)]
+        pool = _get_pool()
+        futures = [pool.submit(fn, *[None if a is None else a[lo:hi] for a in arrays], *args)
+                   for lo, hi in bounds[1:]]
+        lo, hi = bounds[0]
+        fn(*[None if a is None else a[lo:hi] for a in arrays], *args)
+        for future in futures:
+            future.result()
+
+    def gather_grads(self, views: list, weight_decay: float = 0.0, maximize: bool = False) -> None:
+        """Write each parameter's ``±g + λθ`` (the gradient with L2 weight decay) into ``views``."""
+        for p, g, out in zip(self.arrays(), self.grads(), views):
+            if weight_decay != 0:
+                xp.multiply(p, weight_decay, out=out)
+                if maximize:
+                    out -= g
+                else:
+                    out += g
+            elif maximize:
+                xp.negative(g, out=out)
+            else:
+                xp.copyto(out, g)
 
     def arrays(self) -> list:
         return [p._data for p in self.params]

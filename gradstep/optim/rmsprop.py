@@ -62,40 +62,35 @@ class RMSprop(Optimizer):
         square_avg = flat.slot("square_avg")
         d, d_views = flat.temp(0)
         t, _ = flat.temp(1)
-        for p, g, d_i in zip(flat.arrays(), flat.grads(), d_views):  # d = ±g + λθ
-            if wd != 0:
-                xp.multiply(p, wd, out=d_i)
-                if maximize:
-                    d_i -= g
-                else:
-                    d_i += g
-            elif maximize:
-                xp.negative(g, out=d_i)
-            else:
-                xp.copyto(d_i, g)
-        square_avg *= alpha
-        xp.multiply(d, d, out=t)
-        t *= 1 - alpha
-        square_avg += t                         # v ← α v + (1 − α) g²
-        if group["centered"]:
-            grad_avg = flat.slot("grad_avg")
-            xp.subtract(d, grad_avg, out=t)
-            t *= 1 - alpha
-            grad_avg += t                       # g_avg ← lerp(g_avg, g, 1 − α)
-            xp.multiply(grad_avg, grad_avg, out=t)
-            xp.subtract(square_avg, t, out=t)
-            xp.sqrt(t, out=t)
-        else:
-            xp.sqrt(square_avg, out=t)
-        t += eps
-        d /= t                                  # g / a
-        if momentum > 0:
-            buf = flat.slot("momentum_buffer")
-            buf *= momentum
-            buf += d
-            xp.multiply(buf, -lr, out=d)
-        else:
-            d *= -lr
+        flat.gather_grads(d_views, wd, maximize)  # d = ±g + λθ
+        grad_avg = flat.slot("grad_avg") if group["centered"] else None
+        buf = flat.slot("momentum_buffer") if momentum > 0 else None
+        flat.map(_rmsprop_flat, (d, t, square_avg, grad_avg, buf), alpha, eps, momentum, lr)
         for p, d_i in zip(flat.arrays(), d_views):
             p += d_i
         flat.bump_versions()
+
+
+def _rmsprop_flat(d, t, square_avg, grad_avg, buf, alpha: float, eps: float, momentum: float, lr: float) -> None:
+    """The elementwise part of RMSprop on flat buffers; in: d = g; out: d = the update."""
+    square_avg *= alpha
+    xp.multiply(d, d, out=t)
+    t *= 1 - alpha
+    square_avg += t                         # v ← α v + (1 − α) g²
+    if grad_avg is not None:
+        xp.subtract(d, grad_avg, out=t)
+        t *= 1 - alpha
+        grad_avg += t                       # g_avg ← lerp(g_avg, g, 1 − α)
+        xp.multiply(grad_avg, grad_avg, out=t)
+        xp.subtract(square_avg, t, out=t)
+        xp.sqrt(t, out=t)
+    else:
+        xp.sqrt(square_avg, out=t)
+    t += eps
+    d /= t                                  # g / a
+    if buf is not None:
+        buf *= momentum
+        buf += d
+        xp.multiply(buf, -lr, out=d)
+    else:
+        d *= -lr

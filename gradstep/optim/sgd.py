@@ -74,39 +74,34 @@ class SGD(Optimizer):
                 p += d_i
             flat.bump_versions()
             return
-        for p, g, d_i in zip(flat.arrays(), flat.grads(), d_views):  # d = ±g + λθ
-            if wd != 0:
-                xp.multiply(p, wd, out=d_i)
-                if maximize:
-                    d_i -= g
-                else:
-                    d_i += g
-            elif maximize:
-                xp.negative(g, out=d_i)
-            else:
-                xp.copyto(d_i, g)
+        flat.gather_grads(d_views, wd, maximize)  # d = ±g + λθ
         if momentum != 0:
+            dampening, nesterov = group["dampening"], group["nesterov"]
             first = "momentum_buffer" not in flat.states[0]
             buf = flat.slot("momentum_buffer")
-            if first:
-                xp.copyto(buf, d)
-            else:
-                buf *= momentum
-                if group["dampening"] != 0:
-                    t, _ = flat.temp(1)
-                    xp.multiply(d, 1 - group["dampening"], out=t)
-                    buf += t
-                else:
-                    buf += d
-            if group["nesterov"]:
-                t, _ = flat.temp(1)
-                xp.multiply(buf, momentum, out=t)
-                d += t
-                d *= -lr
-            else:
-                xp.multiply(buf, -lr, out=d)
+            t = flat.temp(1)[0] if dampening != 0 or nesterov else None
+            flat.map(_sgd_flat, (d, buf, t), first, momentum, dampening, nesterov, lr)
         else:
             d *= -lr
         for p, d_i in zip(flat.arrays(), d_views):
             p += d_i
         flat.bump_versions()
+
+
+def _sgd_flat(d, buf, t, first: bool, momentum: float, dampening: float, nesterov: bool, lr: float) -> None:
+    """The momentum part of SGD on flat buffers; in: d = g; out: d = the update."""
+    if first:
+        xp.copyto(buf, d)
+    elif dampening != 0:
+        buf *= momentum
+        xp.multiply(d, 1 - dampening, out=t)
+        buf += t
+    else:
+        buf *= momentum
+        buf += d
+    if nesterov:
+        xp.multiply(buf, momentum, out=t)
+        d += t
+        d *= -lr
+    else:
+        xp.multiply(buf, -lr, out=d)

@@ -133,6 +133,40 @@ def test_missing_gradients(name, kwargs, torch):
         _compare(gp, tp, f"step {step + 1}")
 
 
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict(lr=0.01)),
+                                         ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                         ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.5)),
+                                         ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+                                         ("Adagrad", dict(lr=0.1))])
+def test_large_parameters_on_threads(name, kwargs, torch):
+    """Buffers big enough to be cut into pieces updated on several threads: same results, any thread count."""
+    from gradstep.optim import optimizer as base
+
+    init, grads = _data(10, shapes=[(600, 500), (7,)], steps=4)
+    gp, tp = _pair(torch, init)
+    single = [gs.tensor(a.copy(), requires_grad=True) for a in init]
+    g_opt, t_opt = getattr(optim, name)(gp, **kwargs), getattr(torch.optim, name)(tp, **kwargs)
+    s_opt = getattr(optim, name)(single, **kwargs)
+    threads = base._threads
+    try:
+        for gr in grads:
+            _set_grads(torch, gp, tp, gr)
+            for p, g in zip(single, gr):
+                p.grad = gs.tensor(g)
+            optim.set_num_threads(3)
+            g_opt.step()
+            optim.set_num_threads(1)
+            s_opt.step()
+            t_opt.step()
+            _compare(gp, tp, name)
+            for a, b in zip(gp, single):
+                np.testing.assert_array_equal(a.numpy(force=True), b.numpy(force=True))
+    finally:
+        optim.set_num_threads(threads)
+    with pytest.raises(ValueError, match="positive int, got 0"):
+        optim.set_num_threads(0)
+
+
 def test_dtypes_are_kept(torch):
     """float32 and float64 parameters in one group: each keeps its dtype and matches torch."""
     init32, grads32 = _data(4, shapes=[(3, 2), (4,)])
