@@ -16,7 +16,6 @@ from typing import Callable, Iterator
 import numpy
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from ..errors import CheckpointError, fmt_shape
@@ -120,9 +119,8 @@ class Module:
         d["_backward_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
 
-    forward: Callable
-
-    def forward(self, *args, **kwargs):  # noqa: F811  (documented placeholder)
+    def forward(self, *args, **kwargs):
+        """The computation; every subclass defines it (call the module, not ``forward``, to run hooks)."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     # ------------------------------------------------------------- calling

@@ -435,3 +435,30 @@ def test_norm_and_attention_errors():
         nn.TransformerEncoderLayer(8, 2, activation="tanhh")
     with pytest.raises(ValueError, match="padding_idx must be within num_embeddings"):
         nn.Embedding(4, 2, padding_idx=4)
+
+
+# ------------------------------------------------------------------ functional
+def test_functional_namespace_resolves_every_name():
+    import gradstep.nn.functional as F
+
+    missing = [name for name in F.__all__ if not callable(getattr(F, name, None))]
+    assert missing == [], f"gradstep.nn.functional names without an op: {missing}"
+    assert F.linear is gs.ops.linear and F.relu is gs.relu  # re-exports, not wrappers
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_fn'"):
+        F.no_such_fn
+
+
+def test_functional_composites(torch, rng):
+    import gradstep.nn.functional as F
+    from tests.oracle import check
+
+    x = _x(rng, 4, 5)
+    TF = torch.nn.functional
+    check(lambda a: F.normalize(a, dim=1), lambda a: TF.normalize(a, dim=1), [x], torch=torch)
+    check(lambda a: F.normalize(a, p=3.0, dim=0), lambda a: TF.normalize(a, p=3.0, dim=0), [x], torch=torch)
+    check(lambda a: F.softmin(a, 1), lambda a: TF.softmin(a, 1), [x], torch=torch)
+    check(F.logsigmoid, TF.logsigmoid, [x * 10], torch=torch)
+    check(lambda a: F.elu(a, 0.7), lambda a: TF.elu(a, 0.7), [np.where(np.abs(x) < 0.05, 0.3, x)], torch=torch)
+    check(F.mish, TF.mish, [x], torch=torch)
+    big = np.array([-100.0, -30.0, 30.0], np.float32)
+    assert np.isfinite(F.elu(gs.tensor(big)).numpy()).all() and np.isfinite(F.logsigmoid(gs.tensor(big)).numpy()).all()
