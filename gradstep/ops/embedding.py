@@ -94,7 +94,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     idx = _as_tensor(input)._data
     w = _as_tensor(weight)
     if w.ndim != 2:
-        raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {fmt_shape(w.shape)}")
+        raise ShapeError(
+            f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {fmt_shape(w.shape)}"
+        )
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported; use sparse=False")
     num_rows = w.shape[0]
