@@ -29,18 +29,21 @@ def sum_to_shape(grad, shape):
 
 def _topological_order(root_node):
     """Nodes reachable from ``root_node``, each after every node that consumes its output."""
-    order, visited = [], {id(root_node)}
+    # Depth-first post-order; a node is marked when expanded (not when pushed), so a node
+    # reached by a short and a long path still comes after all of its consumers.
+    order, visited = [], set()
     stack = [(root_node, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
             continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         stack.append((node, True))
-        for t in getattr(node, "inputs", ()):  # a freed node has none
-            child = t._ctx
+        for child in getattr(node, "parents", ()):  # a freed node has none
             if child is not None and id(child) not in visited:
-                visited.add(id(child))
                 stack.append((child, False))
     order.reverse()
     return order
@@ -98,14 +101,13 @@ def backward(tensor, gradient=None, retain_graph=False):
         input_grads = node.backward(grad_output)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        for t, g in zip(node.inputs, input_grads):
-            if g is None or not t.requires_grad:
+        for t, child, needed, g in zip(node.inputs, node.parents, node.needs_input_grad, input_grads):
+            if g is None or not needed:
                 continue
             if g.shape != t._data.shape:
                 g = sum_to_shape(g, t._data.shape)
             if g.dtype != t._data.dtype:
                 g = g.astype(t._data.dtype)
-            child = t._ctx
             if child is None:
                 _accumulate_leaf(t, g)
             else:

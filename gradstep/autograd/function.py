@@ -33,6 +33,7 @@ class Function:
 
     # Set by apply() on recorded nodes only.
     inputs: tuple
+    parents: tuple
     needs_input_grad: tuple
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
@@ -60,6 +61,8 @@ class Function:
             out._version = inputs[0]._version
         if record:
             fn.inputs = inputs
+            # The producers as of now: an in-place op may later give an input a new _ctx.
+            fn.parents = tuple([t._ctx for t in inputs])
             out._ctx = fn
             if cls.saves_inputs:
                 fn._input_versions = tuple([t._version[0] for t in inputs])

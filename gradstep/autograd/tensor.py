@@ -433,6 +433,11 @@ class Tensor:
         return self
 
     def _store(self, values, op):
+        if not self._data.flags.writeable:
+            raise GradError(
+                f"in-place {getattr(op, '__name__', 'op')}: this tensor's memory is shared by several "
+                f"elements (it comes from expand/broadcast_to); clone() it before changing it in place"
+            )
         if values.dtype != self._data.dtype and not numpy.can_cast(values.dtype, self._data.dtype, "same_kind"):
             raise DTypeError(
                 f"in-place {getattr(op, '__name__', 'op')}: result type {values.dtype} can't be cast to "

@@ -244,3 +244,31 @@ def test_import_is_fast():
     code = "import time; t = time.perf_counter(); import gradstep; print(time.perf_counter() - t)"
     best = min(float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(3))
     assert best < 0.3, f"import gradstep took {best:.3f}s"
+
+
+def test_node_reached_by_short_and_long_paths_waits_for_all_consumers():
+    x = gs.ones(2, requires_grad=True)
+    h = x * 2
+    (h + h.sum()).backward(gs.ones(2))  # dh = 1 + 2 per element, dx = 2 * 3
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_inplace_on_used_tensor_keeps_earlier_paths(torch):
+    for lib in (gs, torch):
+        a = lib.tensor([1.0, 1.0, 1.0], requires_grad=True)
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x = a * 1
+        y = x + w  # uses x before the in-place change (add saves nothing)
+        x[1:] += 2.0
+        (y.sum() + (x * w).sum()).backward()
+        if lib is gs:
+            got = a.grad.numpy()
+        else:
+            want = a.grad.numpy()
+    np.testing.assert_allclose(got, want)
+
+
+def test_inplace_on_expanded_tensor_is_explained():
+    e = gs.ones(3).expand(2, 3)
+    with pytest.raises(gs.GradError, match="clone"):
+        e.add_(1)
