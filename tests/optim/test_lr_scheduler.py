@@ -1,4 +1,5 @@
 """Learning-rate schedulers against torch.optim.lr_scheduler: the same rates, epoch after epoch."""
+import json
 import warnings
 
 import numpy as np
@@ -197,6 +198,43 @@ def test_state_dict_resume(name, torch):
     for step in range(12):
         g_opt2.step(), g2.step(), t_opt.step(), t.step()
         _close(g2.get_last_lr(), t.get_last_lr(), f"resumed step {step}")
+
+
+JSON_CASES = {
+    "MultiStepLR": lambda opt: sched.MultiStepLR(opt, milestones=[3, 7, 7, 20], gamma=0.3),
+    "OneCycleLR": lambda opt: sched.OneCycleLR(opt, max_lr=0.5, total_steps=40, three_phase=True),
+    "ReduceLROnPlateau": lambda opt: sched.ReduceLROnPlateau(opt, patience=1, cooldown=1),
+    "SequentialLR": lambda opt: sched.SequentialLR(opt, [sched.LinearLR(opt, start_factor=0.1, total_iters=5),
+                                                         sched.CosineAnnealingLR(opt, T_max=20)], milestones=[5]),
+    "CosineAnnealingWarmRestarts": lambda opt: sched.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2),
+}
+
+
+@pytest.mark.parametrize("name", list(JSON_CASES))
+def test_state_dict_survives_json(name, torch):
+    """Scheduler state written as JSON (as a checkpoint's metadata) resumes the same schedule."""
+    def step(opt, s, i):
+        opt.step()
+        s.step(LOSSES[i]) if name == "ReduceLROnPlateau" else s.step()
+
+    ref_opt, _ = _optimizers(torch, momentum=0.9)
+    ref = JSON_CASES[name](ref_opt)
+    opt, _ = _optimizers(torch, momentum=0.9)
+    s = JSON_CASES[name](opt)
+    for i in range(10):
+        step(ref_opt, ref, i)
+        step(opt, s, i)
+    saved_opt = json.loads(json.dumps(optim.flatten_state_dict(opt.state_dict())[1]))
+    saved = json.loads(json.dumps(s.state_dict()))
+    opt2, _ = _optimizers(torch, momentum=0.9)
+    s2 = JSON_CASES[name](opt2)
+    s2.load_state_dict(saved)
+    arrays = optim.flatten_state_dict(opt.state_dict())[0]
+    opt2.load_state_dict(optim.unflatten_state_dict(arrays, saved_opt))
+    for i in range(10, 30):
+        step(ref_opt, ref, i)
+        step(opt2, s2, i)
+        _close(s2.get_last_lr(), ref.get_last_lr(), f"step {i}")
 
 
 def test_sequential_state_dict(torch):

@@ -1,4 +1,5 @@
 """Optimizers against torch.optim: the same parameters and gradients give the same parameters, step for step."""
+import json
 import math
 
 import numpy as np
@@ -203,6 +204,7 @@ def test_state_dict_round_trip(name, kwargs):
     saved = opt.state_dict()
     arrays, meta = optim.flatten_state_dict(saved)
     assert all(isinstance(v, np.ndarray) for v in arrays.values())
+    meta = json.loads(json.dumps(meta))  # metadata is JSON (a safetensors header)
     resumed = [gs.tensor(p.numpy(force=True).copy(), requires_grad=True) for p in params]
     opt2 = cls(_groups(resumed, dict(lr=1.0)), **kwargs)
     opt2.load_state_dict(optim.unflatten_state_dict(arrays, meta))
