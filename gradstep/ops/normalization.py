@@ -99,8 +99,12 @@ class LayerNorm(Function):
             xhat, rstd = _row_stats(x2, eps)
         self.xhat, self.rstd, self.has_w, self.has_b = xhat, rstd, has_w, has_b
         self.w = None if w is None else w.reshape(n)
-        # xhat is saved for backward, so the output must never be xhat itself
-        out = xhat * self.w if w is not None else xhat.copy()
+        if True in self.needs_input_grad:  # xhat is saved for backward: the output must be a new array
+            out = xhat * self.w if w is not None else xhat.copy()
+        else:  # inference: nothing is saved, work in place
+            out = xhat
+            if w is not None:
+                out *= self.w
         if b is not None:
             out += b.reshape(n)
         return out.reshape(shape)

@@ -54,6 +54,15 @@ def test_layer_norm_float32_and_large_values(torch, rng):
     np.testing.assert_allclose(y.numpy(), want, atol=1e-4)
 
 
+def test_layer_norm_under_no_grad(torch, rng):
+    x, w, b = _arrays(rng, (3, 8), (8,), (8,))
+    with gs.no_grad():
+        y = gs.layer_norm(gs.tensor(x), 8, gs.tensor(w, requires_grad=True), gs.tensor(b))
+    assert not y.requires_grad
+    want = torch.nn.functional.layer_norm(torch.tensor(x), (8,), torch.tensor(w), torch.tensor(b)).numpy()
+    np.testing.assert_allclose(y.numpy(), want, atol=1e-5)
+
+
 def test_layer_norm_errors():
     x = gs.randn(2, 3, 4)
     with pytest.raises(gs.ShapeError, match=r"layer_norm: input of shape \(2, 3, 4\).*normalized_shape \(3,\)"):
