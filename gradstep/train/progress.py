@@ -1,0 +1,97 @@
+"""Progress display: a tqdm bar in a terminal, one plain line per epoch otherwise."""
+from __future__ import annotations
+
+import sys
+import time
+
+from .callbacks import Callback
+
+__all__ = ["ProgressBar", "format_logs"]
+
+_SKIP = {"epoch", "step", "kind", "batch", "size"}
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def format_logs(logs: dict) -> str:
+    """``train_loss 0.1234  val_acc 0.97  lr 0.001`` from an epoch's logs."""
+    return "  ".join(f"{k} {_fmt(v)}" for k, v in logs.items() if k not in _SKIP and v is not None)
+
+
+class ProgressBar(Callback):
+    """Show training progress.
+
+    Args:
+        mode: ``"bar"`` (tqdm, updated every step with the running loss and
+            samples/s), ``"line"`` (one text line per epoch), or ``"auto"``:
+            a bar when ``file`` is a terminal, lines otherwise (logs, CI, pipes).
+        file: where to write (default ``sys.stdout``).
+    """
+
+    order = 20  # after the loggers, so epoch lines include everything they added
+
+    def __init__(self, mode: str = "auto", file=None):
+        if mode not in ("auto", "bar", "line"):
+            raise ValueError(f"ProgressBar: mode must be 'auto', 'bar' or 'line', got {mode!r}")
+        self.file = file
+        self.mode = mode
+        self._bar = None
+
+    def _out(self):
+        return self.file if self.file is not None else sys.stdout
+
+    def on_train_begin(self, trainer, logs):
+        if self.mode == "auto":
+            isatty = getattr(self._out(), "isatty", None)
+            self.mode = "bar" if isatty is not None and isatty() else "line"
+
+    def on_epoch_begin(self, trainer, logs):
+        self._t0 = time.perf_counter()
+        self._samples = 0
+        self._loss_sum = 0.0
+        self._batches = 0
+        self._last_refresh = 0.0
+        if self.mode == "bar":
+            from tqdm.auto import tqdm
+
+            total = trainer.steps_per_epoch
+            self._bar = tqdm(total=total, initial=trainer.batch_in_epoch, file=self._out(), leave=True,
+                             desc=f"epoch {logs['epoch']}/{trainer.epochs}", unit="batch", dynamic_ncols=True)
+
+    def on_batch_end(self, trainer, logs):
+        self._samples += logs.get("size", 0)
+        self._loss_sum += logs["loss"]
+        self._batches += 1
+        if self._bar is not None:
+            self._bar.update(1)
+            now = time.perf_counter()
+            if now - self._last_refresh > 0.2:  # formatting every step would cost more than a small model's step
+                self._last_refresh = now
+                rate = self._samples / max(now - self._t0, 1e-9)
+                self._bar.set_postfix_str(f"loss {self._loss_sum / self._batches:.4f}, {rate:.0f} samples/s", refresh=False)
+
+    def on_epoch_end(self, trainer, logs):
+        elapsed = time.perf_counter() - self._t0
+        rate = self._samples / max(elapsed, 1e-9)
+        if self._bar is not None:
+            self._bar.set_postfix_str(format_logs(logs), refresh=True)
+            self._bar.close()
+            self._bar = None
+        else:
+            print(f"epoch {logs['epoch']}/{trainer.epochs}  {format_logs(logs)}  {rate:.0f} samples/s  {elapsed:.1f}s",
+                  file=self._out(), flush=True)
+
+    def _close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def on_train_end(self, trainer, logs):
+        self._close()
+
+    def on_exception(self, trainer, error):
+        self._close()

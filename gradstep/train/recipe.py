@@ -1,0 +1,416 @@
+"""A whole training run from a flat config: the Python API behind ``gradstep train``.
+
+>>> from gradstep.train import recipe
+>>> run_dir, summary = recipe.train({"model": "mlp", "dataset": "digits", "epochs": 5})
+>>> summary["final"]["val_acc"]
+
+The config keys are the command's flags (``lr``, ``batch_size``, ...; see
+:data:`HELP`). Defaults come from :data:`DEFAULTS`, then
+:data:`MODEL_DEFAULTS` for the chosen model, then the given values. Everything
+is built in a fixed order after ``gradstep.manual_seed(seed)`` (data, model
+initialisation, optimizer, loaders), so the same config gives the same run,
+and a resumed run rebuilds exactly what it restores into.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy
+
+from .. import backend
+from ..errors import CheckpointError, GradstepError
+from ..interop.safetensors import load_file, read_metadata, save_file
+from .checkpoint import ModelCheckpoint, latest_checkpoint
+from .csv_logger import CSVLogger
+from .early_stopping import EarlyStopping
+from .loop import Trainer
+from .run_dir import RunError, create_run_dir, default_run_name, read_summary, read_toml, write_summary, write_toml
+
+__all__ = ["DEFAULTS", "MODEL_DEFAULTS", "HELP", "OPTIMIZERS", "SCHEDULERS", "ConfigError", "resolve_config",
+           "build", "Job", "train", "load_model", "evaluate_run", "RESUME_OVERRIDABLE"]
+
+
+class ConfigError(GradstepError, ValueError):
+    """A setting with an invalid name or value."""
+
+
+DEFAULTS: dict = {
+    "model": "mlp", "dataset": "digits", "data_path": "", "target": "",
+    "epochs": 60, "batch_size": 32, "optimizer": "adam", "lr": 1e-3, "momentum": 0.0, "weight_decay": 0.0,
+    "scheduler": "none", "seed": 0, "clip_grad": 0.0, "checkpoint_every": 0, "log_every": 20, "max_steps": 0,
+    "block_size": 64, "patience": 0,
+}
+
+MODEL_DEFAULTS: dict = {
+    "gpt": {"dataset": "text", "epochs": 2, "lr": 3e-3},
+}
+
+HELP: dict = {
+    "model": "model to train: {models}",
+    "dataset": "dataset: {datasets}",
+    "data_path": "file or folder for the dataset (text/csv file; MNIST/CIFAR folder)",
+    "target": "csv dataset: name or index of the label column (default: the last)",
+    "epochs": "passes over the training data (default 60; gpt: 2)",
+    "batch_size": "samples per optimizer step (default 32)",
+    "optimizer": "optimizer: {optimizers} (default adam)",
+    "lr": "learning rate, a positive number (default 1e-3; gpt: 3e-3)",
+    "momentum": "momentum for sgd and rmsprop (default 0)",
+    "weight_decay": "L2 penalty (decoupled for adamw) (default 0)",
+    "scheduler": "learning-rate schedule: {schedulers} (default none)",
+    "seed": "random seed: same seed, same run, same metrics.csv (default 0)",
+    "clip_grad": "clip the gradients' global norm to this value (default 0: off)",
+    "checkpoint_every": "also checkpoint every N optimizer steps (default 0: once per epoch)",
+    "log_every": "write a metrics.csv row every N steps (default 20)",
+    "max_steps": "stop after N optimizer steps in total (default 0: no limit)",
+    "block_size": "text dataset: context length of the gpt model (default 64)",
+    "patience": "stop early after N epochs without validation-loss improvement (default 0: off)",
+}
+
+OPTIMIZERS = ("adagrad", "adam", "adamw", "rmsprop", "sgd")
+SCHEDULERS = ("cosine", "exponential", "none", "onecycle", "plateau", "step")
+RESUME_OVERRIDABLE = ("epochs", "max_steps")
+_NEED_PATH = ("text", "csv")
+
+
+# ------------------------------------------------------------------------- config
+def _check_number(cfg: dict, key: str, kind: type, low: float, strict: bool) -> None:
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int):
+        if kind is float and isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                pass
+        if isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int):
+            what = "a number" if kind is float else "an integer"
+            raise ConfigError(f"{key} must be {what}, got {cfg[key]!r}")
+    if not math.isfinite(v) or (v <= low if strict else v < low):
+        what = ("a positive number" if strict else "a number >= 0") if kind is float else \
+            ("a positive integer" if strict else "an integer >= 0")
+        raise ConfigError(f"{key} must be {what}, got {cfg[key]!r}")
+    cfg[key] = kind(v)
+
+
+def resolve_config(values: dict | None = None) -> dict:
+    """Defaults merged with ``values``, every key and value checked; raises :class:`ConfigError`."""
+    from .. import models
+    from ..data import datasets
+
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                          f"valid: {', '.join(DEFAULTS)}")
+    model = str(values.get("model", DEFAULTS["model"])).lower()
+    cfg = {**DEFAULTS, **MODEL_DEFAULTS.get(model, {}), **values}
+    for key in ("model", "dataset", "optimizer", "scheduler", "data_path", "target"):
+        if not isinstance(cfg[key], (str, int)) or isinstance(cfg[key], bool):
+            raise ConfigError(f"{key} must be a string, got {cfg[key]!r}")
+        cfg[key] = str(cfg[key])
+    for key in ("model", "optimizer", "scheduler"):
+        cfg[key] = cfg[key].lower()
+    cfg["dataset"] = cfg["dataset"].lower().replace("-", "_")
+    if cfg["model"] not in models.available():
+        raise ConfigError(f"unknown model {cfg['model']!r}; valid: {', '.join(models.available())}")
+    if cfg["dataset"] not in datasets.available():
+        raise ConfigError(f"unknown dataset {cfg['dataset']!r}; valid: {', '.join(datasets.available())}")
+    if cfg["optimizer"] not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {cfg['optimizer']!r}; valid: {', '.join(OPTIMIZERS)}")
+    if cfg["scheduler"] not in SCHEDULERS:
+        raise ConfigError(f"unknown scheduler {cfg['scheduler']!r}; valid: {', '.join(SCHEDULERS)}")
+    _check_number(cfg, "lr", float, 0.0, strict=True)
+    for key in ("momentum", "weight_decay", "clip_grad"):
+        _check_number(cfg, key, float, 0.0, strict=False)
+    for key in ("epochs", "batch_size", "block_size"):
+        _check_number(cfg, key, int, 0, strict=True)
+    for key in ("seed", "checkpoint_every", "log_every", "max_steps", "patience"):
+        _check_number(cfg, key, int, 0, strict=False)
+    if cfg["dataset"] in _NEED_PATH and not cfg["data_path"]:
+        raise ConfigError(f"dataset {cfg['dataset']!r} needs a file: pass --data-path FILE")
+    return cfg
+
+
+# --------------------------------------------------------------------------- build
+class Job:
+    """Everything a run is made of: config, data, model, optimizer, scheduler, loaders, loss and metrics."""
+
+    def __repr__(self) -> str:
+        return f"Job(model={self.model_name!r}, dataset={self.cfg['dataset']!r}, params={self.num_params})"
+
+
+def _sample_inputs(ds, limit: int = 10_000):
+    """Up to ``limit`` training inputs as one array (for fitting input statistics)."""
+    idx = numpy.arange(min(len(ds), limit), dtype=numpy.int64)
+    if callable(getattr(ds, "get_batch", None)):
+        x = ds.get_batch(idx)[0]
+    else:
+        x = numpy.stack([numpy.asarray(getattr(ds[int(i)][0], "_data", ds[int(i)][0])) for i in idx])
+    return getattr(x, "_data", x)
+
+
+def _data(cfg: dict):
+    """(train dataset, validation dataset, data info) for ``cfg``."""
+    from ..data import Subset, datasets
+
+    name, path = cfg["dataset"], cfg["data_path"] or None
+    flat = cfg["model"] != "cnn"
+    if name == "digits":
+        train, val = datasets.digits("train", flatten=flat), datasets.digits("test", flatten=flat)
+    elif name in ("mnist", "fashion_mnist"):
+        getter = getattr(datasets, name)
+        train, val = getter("train", root=path, flatten=flat), getter("test", root=path, flatten=flat)
+    elif name == "cifar10":
+        train, val = datasets.cifar10("train", root=path), datasets.cifar10("test", root=path)
+    elif name == "text":
+        train = datasets.text(path, block_size=cfg["block_size"], split="train")
+        val = datasets.text(path, block_size=cfg["block_size"], split="val")
+        # An epoch visits non-overlapping windows (every block_size-th start), not all len(text) of them.
+        train = _strided(train, cfg["block_size"], Subset)
+        val = _strided(val, cfg["block_size"], Subset)
+        src = train.dataset
+        return train, val, {"task": "lm", "vocab": src.vocab, "vocab_size": src.vocab_size,
+                            "block_size": cfg["block_size"], "num_classes": src.vocab_size}
+    elif name == "csv":
+        full = datasets.csv(path, target=_target(cfg["target"]))
+        train, val = _split(full, cfg["seed"], Subset)
+        info = {"task": full.task, "input_shape": list(full.input_shape),
+                "num_classes": getattr(full, "num_classes", None) or 1,
+                "classes": list(getattr(full, "classes", []) or []), "feature_names": list(full.feature_names)}
+        return train, val, info
+    else:  # generated 2-D problems: an independent draw with another seed is the test set
+        getter = getattr(datasets, name)
+        train, val = getter(seed=cfg["seed"]), getter(seed=cfg["seed"] + 10_007)
+    info = {"task": "classification", "input_shape": list(train.input_shape), "num_classes": int(train.num_classes),
+            "classes": list(getattr(train, "classes", []) or [])}
+    return train, val, info
+
+
+def _strided(ds, step: int, subset):
+    if len(ds) == 0:
+        raise ValueError("text: not enough text for one window")
+    return subset(ds, numpy.arange(0, len(ds), step))
+
+
+def _target(target: str):
+    return -1 if target == "" else int(target) if target.lstrip("-").isdigit() else target
+
+
+def _split(ds, seed: int, subset, test_fraction: float = 0.2):
+    n = len(ds)
+    if n < 2:
+        raise ValueError(f"csv: need at least 2 rows to hold some out for validation, got {n}")
+    perm = numpy.random.default_rng([seed, 7]).permutation(n)
+    k = max(1, int(round(n * test_fraction)))
+    return subset(ds, numpy.sort(perm[k:])), subset(ds, numpy.sort(perm[:k]))
+
+
+def _optimizer(cfg: dict, params):
+    from .. import optim
+
+    lr, wd, mom = cfg["lr"], cfg["weight_decay"], cfg["momentum"]
+    name = cfg["optimizer"]
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=mom, weight_decay=wd)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr, momentum=mom, weight_decay=wd)
+    return optim.Adagrad(params, lr=lr, weight_decay=wd)
+
+
+def _scheduler(cfg: dict, optimizer, total_steps: int):
+    """(scheduler or None, "epoch" | "step")."""
+    from ..optim import lr_scheduler as S
+
+    name = cfg["scheduler"]
+    if name == "none":
+        return None, "epoch"
+    if name == "step":
+        return S.StepLR(optimizer, step_size=max(1, cfg["epochs"] // 3), gamma=0.1), "epoch"
+    if name == "exponential":
+        return S.ExponentialLR(optimizer, gamma=0.95), "epoch"
+    if name == "plateau":
+        return S.ReduceLROnPlateau(optimizer, factor=0.5, patience=2), "epoch"
+    if name == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=total_steps), "step"
+    return S.OneCycleLR(optimizer, max_lr=cfg["lr"], total_steps=total_steps), "step"
+
+
+def _loss_and_metrics(task: str):
+    from ..nn import functional as F
+
+    if task == "lm":
+        from ..models import lm_loss
+
+        return lm_loss, ["accuracy"]
+    if task == "regression":
+        return F.mse_loss, ["mae"]
+    return F.cross_entropy, ["accuracy"]
+
+
+def build(cfg: dict) -> Job:
+    """Seed, then build data, model, optimizer, scheduler and loaders for a resolved config."""
+    from .. import models
+    from ..data import DataLoader
+
+    backend.manual_seed(cfg["seed"])
+    job = Job()
+    job.cfg, job.model_name = cfg, cfg["model"]
+    train_ds, val_ds, info = _data(cfg)
+    job.data_info = info
+    if cfg["model"] == "gpt" and info["task"] != "lm":
+        raise ConfigError(f"model 'gpt' needs the text dataset, got {cfg['dataset']!r}")
+    if cfg["model"] != "gpt" and info["task"] == "lm":
+        raise ConfigError(f"the text dataset needs model 'gpt', got {cfg['model']!r}")
+    job.model, job.model_kwargs = models.for_data(cfg["model"], info)
+    norm = getattr(job.model, "norm", None)
+    if isinstance(norm, models.Standardize):
+        norm.fit(_sample_inputs(train_ds))
+    job.num_params = sum(int(p.numel()) for p in job.model.parameters())
+    job.optimizer = _optimizer(cfg, job.model.parameters())
+    job.train_loader = DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True)
+    job.val_loader = DataLoader(val_ds, batch_size=max(256, cfg["batch_size"]))
+    steps = cfg["epochs"] * len(job.train_loader)
+    total = min(steps, cfg["max_steps"]) if cfg["max_steps"] else steps
+    job.scheduler, job.scheduler_interval = _scheduler(cfg, job.optimizer, max(1, total))
+    job.loss_fn, job.metrics = _loss_and_metrics(info["task"])
+    return job
+
+
+# --------------------------------------------------------------------------- train
+def _json_meta(job: Job) -> dict:
+    import json
+
+    return {"format": "gradstep-model", "model": job.model_name, "model_kwargs": json.dumps(job.model_kwargs),
+            "data_info": json.dumps(job.data_info), "config": json.dumps(job.cfg)}
+
+
+def train(config: dict | None = None, out="runs", name: str | None = None, resume=None, progress="auto",
+          echo=print) -> tuple[str, dict]:
+    """Run (or, with ``resume=RUN_DIR``, continue) a training run; returns ``(run_dir, summary)``.
+
+    Nothing is created on disk until the config, data and model are known to
+    be good. A new run gets a fresh folder under ``out``; a resumed run
+    continues in its own folder from its newest valid checkpoint and ends
+    exactly as if it had never stopped.
+    """
+    checkpoint = None
+    if resume is not None:
+        run_dir = os.fspath(resume)
+        if not os.path.isfile(os.path.join(run_dir, "config.toml")):
+            raise RunError(f"{run_dir}: not a run folder (no config.toml)")
+        saved = read_toml(os.path.join(run_dir, "config.toml"))
+        changed = sorted(k for k, v in (config or {}).items() if k not in RESUME_OVERRIDABLE and saved.get(k) != v)
+        if changed:
+            raise ConfigError(f"cannot change {', '.join(changed)} when resuming; start a new run instead")
+        cfg = resolve_config({**saved, **{k: v for k, v in (config or {}).items() if k in RESUME_OVERRIDABLE}})
+        checkpoint = latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        if checkpoint is None:
+            raise CheckpointError(f"{run_dir}: no valid checkpoint to resume from")
+    else:
+        cfg = resolve_config(config)
+    job = build(cfg)
+    if resume is None:
+        run_dir = create_run_dir(out, name or default_run_name(cfg["model"], cfg["dataset"]))
+        write_toml(os.path.join(run_dir, "config.toml"), cfg, comment="gradstep train settings (same keys as the flags)")
+    callbacks = [CSVLogger(os.path.join(run_dir, "metrics.csv"), every_n_steps=cfg["log_every"]),
+                 ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every_n_steps=cfg["checkpoint_every"])]
+    if cfg["patience"]:
+        callbacks.append(EarlyStopping("val_loss", patience=cfg["patience"], verbose=True))
+    trainer = Trainer(job.model, job.optimizer, job.loss_fn, scheduler=job.scheduler,
+                      scheduler_interval=job.scheduler_interval, metrics=job.metrics,
+                      clip_grad_norm=cfg["clip_grad"] or None, callbacks=callbacks, progress=progress,
+                      config={"train": cfg, "model_kwargs": job.model_kwargs, "data_info": job.data_info},
+                      model_name=cfg["model"])
+    if checkpoint is not None:
+        trainer.load_checkpoint(checkpoint)
+    summary = {"status": "running", "model": cfg["model"], "dataset": cfg["dataset"], "params": job.num_params,
+               "config": cfg, "data_info": {k: v for k, v in job.data_info.items() if k != "vocab"}}
+    if checkpoint is not None:
+        summary["resumed_from"] = os.path.relpath(checkpoint, run_dir)
+        summary.update({k: v for k, v in read_summary(run_dir).items() if k in ("started",)})
+    summary.setdefault("started", time.strftime("%Y-%m-%d %H:%M:%S"))
+    write_summary(run_dir, summary)
+    t0 = time.perf_counter()
+    try:
+        trainer.fit(job.train_loader, cfg["epochs"], job.val_loader, max_steps=cfg["max_steps"] or None)
+    except BaseException as e:
+        last = latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        summary.update(status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
+                       error=" ".join(str(e).split()) or type(e).__name__, step=trainer.step,
+                       last_checkpoint=os.path.relpath(last, run_dir) if last else None)
+        write_summary(run_dir, summary)
+        e.run_dir = run_dir  # let the caller say where the run's files are
+        raise
+    save_file(job.model.state_dict(), os.path.join(run_dir, "model.safetensors"), metadata=_json_meta(job))
+    elapsed = time.perf_counter() - t0
+    final = dict(trainer.history.last)
+    summary.update(status="completed", epochs=trainer.epoch, steps=trainer.step, seconds=round(elapsed, 3),
+                   final=final, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+                   files={"config": "config.toml", "metrics": "metrics.csv", "model": "model.safetensors",
+                          "checkpoints": "checkpoints/"})
+    write_summary(run_dir, summary)
+    return run_dir, summary
+
+
+# ---------------------------------------------------------------------------- reuse
+def load_model(run_dir):
+    """``(model, meta)`` from a run folder: the final weights, else its newest checkpoint's.
+
+    ``meta`` has ``model`` (name), ``model_kwargs``, ``data_info`` and ``config``.
+    """
+    import json
+
+    from .. import models
+    from ..autograd.tensor import Tensor
+    from .checkpoint import _read_verified
+
+    run_dir = os.fspath(run_dir)
+    if not os.path.isdir(run_dir):
+        raise RunError(f"{run_dir}: no such run folder")
+    weights = os.path.join(run_dir, "model.safetensors")
+    if os.path.isfile(weights):
+        header = read_metadata(weights)
+        if header.get("format") != "gradstep-model":
+            raise CheckpointError(f"{weights}: not a gradstep model file")
+        try:
+            meta = {"model": header["model"], "model_kwargs": json.loads(header["model_kwargs"]),
+                    "data_info": json.loads(header["data_info"]), "config": json.loads(header["config"])}
+        except (KeyError, ValueError):
+            raise CheckpointError(f"{weights}: model header is incomplete or unreadable") from None
+        state = load_file(weights)
+    else:
+        path = latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        if path is None:
+            raise RunError(f"{run_dir}: no model.safetensors and no valid checkpoint (did the run start?)")
+        ckpt, data, source = _read_verified(path)
+        from ..interop.safetensors import load
+
+        arrays = load(data, source)
+        conf = ckpt.get("config") or {}
+        meta = {"model": ckpt.get("model_name"), "model_kwargs": conf.get("model_kwargs", {}),
+                "data_info": conf.get("data_info", {}), "config": conf.get("train", {})}
+        state = {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")}
+    model = models.get(meta["model"], **meta["model_kwargs"])
+    try:
+        model.load_state_dict({k: Tensor._wrap(v) for k, v in state.items()})
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{run_dir}: weights do not fit model {meta['model']!r}: {' '.join(str(e).split())}") from None
+    model.eval()
+    return model, meta
+
+
+def evaluate_run(run_dir) -> dict:
+    """Loss and metrics of a run's model on its validation/test data."""
+    model, meta = load_model(run_dir)
+    cfg = resolve_config(meta["config"])
+    _, val, info = _data(cfg)
+    from ..data import DataLoader
+
+    loss_fn, metrics = _loss_and_metrics(info["task"])
+    trainer = Trainer(model, None, loss_fn, metrics=metrics, progress=False)
+    return trainer.evaluate(DataLoader(val, batch_size=max(256, cfg["batch_size"])), prefix="val_")
