@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, apply_update, check_number, gather_grads
 
 
 class Adagrad(Optimizer):
@@ -52,24 +52,21 @@ class Adagrad(Optimizer):
                 state["sum"] = xp.full(p._data.shape, group["initial_accumulator_value"], dtype=p._data.dtype)
 
     def _update(self, group: dict, flat) -> None:
-        lr, wd, eps, maximize = group["lr"], group["weight_decay"], group["eps"], group["maximize"]
+        lr, eps = float(group["lr"]), float(group["eps"])
         step = flat.advance()
         total = flat.slot("sum", fill=group["initial_accumulator_value"])
-        d, d_views = flat.temp(0)
-        t, _ = flat.temp(1)
-        flat.gather_grads(d_views, wd, maximize)  # d = ±g + λθ
-        clr = lr / (1 + (step - 1) * group["lr_decay"])
-        flat.map(_adagrad_flat, (d, t, total), eps, clr)
-        for p, d_i in zip(flat.arrays(), d_views):
-            p += d_i
-        flat.bump_versions()
+        clr = lr / (1 + (step - 1) * float(group["lr_decay"]))
+        flat.run(_adagrad, (flat.temp(0), flat.temp(1), total), clr, eps, float(group["weight_decay"]),
+                 group["maximize"])
 
 
-def _adagrad_flat(d, t, total, eps: float, clr: float) -> None:
-    """The elementwise part of Adagrad on flat buffers; in: d = g; out: d = the update."""
+def _adagrad(segments, d, t, total, clr, eps, wd, maximize) -> None:
+    """Adagrad's elementwise update on a range of the flat buffers (see :meth:`_Flat.run`)."""
+    gather_grads(segments, d, wd, maximize)  # d = ±g + λθ
     xp.multiply(d, d, out=t)
     total += t                              # s ← s + g²
     xp.sqrt(total, out=t)
     t += eps
     d /= t
     d *= -clr
+    apply_update(segments, d)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, apply_update, check_number
 
 
 class Adam(Optimizer):
@@ -62,39 +62,35 @@ class Adam(Optimizer):
         check_number(name, "weight_decay", group["weight_decay"], what="weight_decay value")
 
     def _update(self, group: dict, flat) -> None:
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        maximize, decoupled = group["maximize"], self._decoupled
+        # Python floats: NumPy scalars (float64) would make the float32 maths run in float64.
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = (float(b) for b in group["betas"])
         step = flat.advance()
         m, v = flat.slot("exp_avg"), flat.slot("exp_avg_sq")
-        d, d_views = flat.temp(0)
-        sq, sq_views = flat.temp(1)
-        # Per parameter: read the gradient once into d = g − m and sq = g².
-        for p, g, m_i, d_i, sq_i in zip(flat.arrays(), flat.grads(), flat.views("exp_avg"), d_views, sq_views):
-            if maximize:
-                xp.negative(g, out=sq_i)
-                g = sq_i
-            if wd != 0:
-                if decoupled:
-                    p *= 1 - lr * wd
-                else:
-                    xp.multiply(p, wd, out=d_i)
-                    xp.add(g, d_i, out=sq_i)
-                    g = sq_i
-            xp.subtract(g, m_i, out=d_i)
-            xp.multiply(g, g, out=sq_i)
         v_max = flat.slot("max_exp_avg_sq") if group["amsgrad"] else None
         bias_correction1 = 1 - beta1 ** step
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        l2, decay = (0.0, 1 - lr * wd) if self._decoupled else (wd, 1.0)
         # γ/bc1 · m / (√v/√bc2 + ε) = (γ √bc2 / bc1) · m / (√v + ε √bc2): one pass fewer.
-        flat.map(_adam_flat, (m, v, v_max, d, sq), beta1, beta2, eps * bias_correction2_sqrt,
-                 -lr * bias_correction2_sqrt / bias_correction1)
-        for p, d_i in zip(flat.arrays(), d_views):
-            p += d_i
-        flat.bump_versions()
+        flat.run(_adam, (m, v, v_max, flat.temp(0), flat.temp(1)), beta1, beta2, eps * bias_correction2_sqrt,
+                 -lr * bias_correction2_sqrt / bias_correction1, l2, decay, group["maximize"])
 
 
-def _adam_flat(m, v, v_max, d, sq, beta1: float, beta2: float, eps: float, scale: float) -> None:
-    """The elementwise part of Adam on flat buffers; in: d = g − m, sq = g²; out: d = the update."""
+def _adam(segments, m, v, v_max, d, sq, beta1, beta2, eps, scale, l2, decay, maximize) -> None:
+    """Adam's elementwise update on a range of the flat buffers (see :meth:`_Flat.run`)."""
+    for p, g, i in segments:  # read each gradient once: d = g − m, sq = g²
+        d_i, sq_i = d[i], sq[i]
+        if maximize:
+            xp.negative(g, out=sq_i)
+            g = sq_i
+        if decay != 1.0:
+            p *= decay          # AdamW: θ ← θ (1 − γλ)
+        elif l2 != 0:
+            xp.multiply(p, l2, out=d_i)
+            xp.add(g, d_i, out=sq_i)
+            g = sq_i
+        xp.subtract(g, m[i], out=d_i)
+        xp.multiply(g, g, out=sq_i)
     d *= 1 - beta1
     m += d                      # m ← m + (1 − β1)(g − m), PyTorch's lerp
     v *= beta2
@@ -107,6 +103,7 @@ def _adam_flat(m, v, v_max, d, sq, beta1: float, beta2: float, eps: float, scale
     d += eps
     xp.divide(m, d, out=d)
     d *= scale
+    apply_update(segments, d)
 
 
 class AdamW(Adam):

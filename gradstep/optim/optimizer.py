@@ -5,9 +5,11 @@ a subclass writes only its update maths in ``_update(group, flat)``.
 
 Speed: parameters of one group that share a dtype (and a step count) keep
 their optimizer state in flat, contiguous buffers (:class:`_Flat`).
-``state[p]["exp_avg"]`` is a view into such a buffer, so an update reads each
-gradient once per parameter and then runs one in-place ufunc call over all
-parameters at once, with no array allocated per step.
+``state[p]["exp_avg"]`` is a view into such a buffer. A subclass's update is
+one elementwise function over a range of those buffers: it reads each
+gradient once, then runs whole-range in-place ufunc calls (no array is
+allocated per step), and large groups are cut into ranges updated on several
+threads at once (:func:`set_num_threads`).
 
 State layout (what :meth:`Optimizer.state_dict` returns), as in PyTorch::
 
@@ -85,12 +87,15 @@ def _get_pool() -> ThreadPoolExecutor:
 
 
 class _Flat:
-    """Parameters of one group with one dtype whose optimizer state lives in flat buffers.
+    """Parameters of one group with one dtype (and step) whose optimizer state lives in flat buffers.
 
     ``slot(name)`` gives the flat buffer of a state entry and binds each
-    parameter's ``state[p][name]`` to its view of it; ``temp(k)`` gives scratch
-    buffers of the same size. Subclasses read gradients per parameter into a
-    temp's views, then update all parameters with whole-buffer ufunc calls.
+    parameter's ``state[p][name]`` to its view of it; ``temp(k)`` gives a
+    scratch buffer of the same size. ``run(fn, buffers)`` applies a
+    subclass's elementwise update to a range of the flat index space at a
+    time: ``fn(segments, *buffer_ranges, *args)`` where each segment
+    ``(p, g, i)`` is the part of one parameter (``p``, 1-D, updated in place)
+    and its gradient (``g``) that falls in the range, at ``buffer[i]``.
     """
 
     __slots__ = ("params", "states", "dtype", "size", "_shapes", "_bounds", "_slots", "_temps")
@@ -107,15 +112,12 @@ class _Flat:
         self._slots: dict = {}
         self._temps: list = []
 
-    def _split(self, flat) -> list:
-        return [flat[a:b].reshape(shape) for (a, b), shape in zip(self._bounds, self._shapes)]
-
     def slot(self, name: str, fill: float = 0.0):
         """Flat buffer of state ``name``: existing per-parameter values are copied in, missing ones set to ``fill``."""
         entry = self._slots.get(name)
         if entry is None:
             flat = xp.empty(self.size, self.dtype)
-            views = self._split(flat)
+            views = [flat[a:b].reshape(shape) for (a, b), shape in zip(self._bounds, self._shapes)]
             for state, view in zip(self.states, views):
                 old = state.get(name)
                 if old is None:
@@ -126,57 +128,11 @@ class _Flat:
             entry = self._slots[name] = (flat, views)
         return entry[0]
 
-    def views(self, name: str) -> list:
-        """Per-parameter views of the slot ``name`` (call :meth:`slot` first)."""
-        return self._slots[name][1]
-
     def temp(self, k: int):
-        """Scratch buffer number ``k`` as ``(flat, per-parameter views)``; contents are garbage."""
+        """Scratch buffer number ``k`` (contents are garbage)."""
         while len(self._temps) <= k:
-            flat = xp.empty(self.size, self.dtype)
-            self._temps.append((flat, self._split(flat)))
+            self._temps.append(xp.empty(self.size, self.dtype))
         return self._temps[k]
-
-    def map(self, fn: Callable, arrays: tuple, *args) -> None:
-        """Run the elementwise ``fn(*arrays, *args)`` on flat buffers (``None`` entries pass through).
-
-        Large buffers are cut into pieces updated on several threads at once;
-        an elementwise ``fn`` gives the same result either way.
-        """
-        pieces = min(_threads, self.size // _CHUNK)
-        if pieces <= 1:
-            fn(*arrays, *args)
-            return
-        step = -(-self.size // pieces)
-        step += -step % 16  # keep pieces SIMD-aligned
-        bounds = [(start, min(start + step, self.size)) for start in range(0, self.size, step)]
-        pool = _get_pool()
-        futures = [pool.submit(fn, *[None if a is None else a[lo:hi] for a in arrays], *args)
-                   for lo, hi in bounds[1:]]
-        lo, hi = bounds[0]
-        fn(*[None if a is None else a[lo:hi] for a in arrays], *args)
-        for future in futures:
-            future.result()
-
-    def gather_grads(self, views: list, weight_decay: float = 0.0, maximize: bool = False) -> None:
-        """Write each parameter's ``±g + λθ`` (the gradient with L2 weight decay) into ``views``."""
-        for p, g, out in zip(self.arrays(), self.grads(), views):
-            if weight_decay != 0:
-                xp.multiply(p, weight_decay, out=out)
-                if maximize:
-                    out -= g
-                else:
-                    out += g
-            elif maximize:
-                xp.negative(g, out=out)
-            else:
-                xp.copyto(out, g)
-
-    def arrays(self) -> list:
-        return [p._data for p in self.params]
-
-    def grads(self) -> list:
-        return [p.grad._data for p in self.params]
 
     def advance(self) -> float:
         """Add one to every parameter's ``state["step"]`` (they are equal here); return the new step."""
@@ -185,9 +141,47 @@ class _Flat:
             state["step"] = step
         return step
 
-    def bump_versions(self) -> None:
-        """Parameters were changed in place: tell autograd nodes that saved them."""
+    def run(self, fn: Callable, buffers: tuple, *args) -> None:
+        """Apply the elementwise update ``fn`` to every parameter (``None`` buffers pass through).
+
+        Large groups are cut into ranges updated on several threads at once
+        (NumPy releases the GIL inside its loops); an elementwise ``fn`` gives
+        the same result either way.
+        """
+        flat_p, flat_g, write_back = [], [], []
         for p in self.params:
+            a, g = p._data, p.grad._data
+            if a.flags.c_contiguous:
+                flat_p.append(a.reshape(-1))
+            else:  # update a copy, then write it back
+                flat_p.append(a.ravel())
+                write_back.append((a, flat_p[-1]))
+            flat_g.append(g.reshape(-1) if g.flags.c_contiguous else g.ravel())
+        pieces = min(_threads, self.size // _CHUNK)
+        if pieces <= 1:
+            fn([(fp, fg, slice(a, b)) for fp, fg, (a, b) in zip(flat_p, flat_g, self._bounds)], *buffers, *args)
+        else:
+            width = -(-self.size // pieces)
+            width += -width % 16  # SIMD-aligned ranges
+            tasks = []
+            for lo in range(0, self.size, width):
+                hi = min(lo + width, self.size)
+                segments = []
+                for fp, fg, (a, b) in zip(flat_p, flat_g, self._bounds):
+                    if a < hi and b > lo:
+                        s, e = max(a, lo), min(b, hi)
+                        segments.append((fp[s - a:e - a], fg[s - a:e - a], slice(s - lo, e - lo)))
+                tasks.append((segments, [None if buf is None else buf[lo:hi] for buf in buffers]))
+            pool = _get_pool()
+            futures = [pool.submit(fn, segments, *bufs, *args) for segments, bufs in tasks[1:]]
+            try:
+                fn(tasks[0][0], *tasks[0][1], *args)
+            finally:
+                for future in futures:
+                    future.result()
+        for a, copy in write_back:
+            a[...] = copy.reshape(a.shape)
+        for p in self.params:  # changed in place: autograd nodes that saved them must know
             p._version[0] += 1
 
     def is_current(self, state: dict) -> bool:
@@ -202,6 +196,28 @@ class _Flat:
         return True
 
 
+def gather_grads(segments: list, out, weight_decay: float = 0.0, maximize: bool = False) -> None:
+    """For a :meth:`_Flat.run` function: write ``±g + λθ`` (the gradient with L2 weight decay) into ``out``."""
+    for p, g, i in segments:
+        o = out[i]
+        if weight_decay != 0:
+            xp.multiply(p, weight_decay, out=o)
+            if maximize:
+                o -= g
+            else:
+                o += g
+        elif maximize:
+            xp.negative(g, out=o)
+        else:
+            xp.copyto(o, g)
+
+
+def apply_update(segments: list, update) -> None:
+    """For a :meth:`_Flat.run` function: ``θ += update`` for every segment."""
+    for p, _, i in segments:
+        p += update[i]
+
+
 class Optimizer:
     """Base class of optimizers: holds parameter groups and per-parameter state.
 
@@ -211,9 +227,11 @@ class Optimizer:
         defaults: default values of the options, used by groups that don't set them.
 
     Subclasses call ``super().__init__(params, defaults)`` and implement
-    ``_update(group, flat)``; they may override ``_check_group(group)`` to
-    validate options (run for every group, including ``add_param_group``) and
-    ``_phase(state)`` (parameters with different phases are updated apart).
+    ``_update(group, flat)``, which takes the state buffers from ``flat.slot``
+    and calls ``flat.run(fn, buffers, *scalars)`` with the elementwise maths;
+    they may override ``_check_group(group)`` to validate options (run for
+    every group, including ``add_param_group``) and ``_phase(state)``
+    (parameters whose phases differ, e.g. step counts, are updated apart).
     """
 
     def __init__(self, params, defaults: dict):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, apply_update, check_number, gather_grads
 
 
 class RMSprop(Optimizer):
@@ -56,23 +56,19 @@ class RMSprop(Optimizer):
         check_number("RMSprop", "alpha", group["alpha"], what="alpha value")
 
     def _update(self, group: dict, flat) -> None:
-        lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-        momentum, maximize = group["momentum"], group["maximize"]
+        lr, alpha, eps, wd = (float(group[k]) for k in ("lr", "alpha", "eps", "weight_decay"))
+        momentum = float(group["momentum"])
         flat.advance()
         square_avg = flat.slot("square_avg")
-        d, d_views = flat.temp(0)
-        t, _ = flat.temp(1)
-        flat.gather_grads(d_views, wd, maximize)  # d = ±g + λθ
-        grad_avg = flat.slot("grad_avg") if group["centered"] else None
         buf = flat.slot("momentum_buffer") if momentum > 0 else None
-        flat.map(_rmsprop_flat, (d, t, square_avg, grad_avg, buf), alpha, eps, momentum, lr)
-        for p, d_i in zip(flat.arrays(), d_views):
-            p += d_i
-        flat.bump_versions()
+        grad_avg = flat.slot("grad_avg") if group["centered"] else None
+        flat.run(_rmsprop, (flat.temp(0), flat.temp(1), square_avg, grad_avg, buf), lr, alpha, eps, wd, momentum,
+                 group["maximize"])
 
 
-def _rmsprop_flat(d, t, square_avg, grad_avg, buf, alpha: float, eps: float, momentum: float, lr: float) -> None:
-    """The elementwise part of RMSprop on flat buffers; in: d = g; out: d = the update."""
+def _rmsprop(segments, d, t, square_avg, grad_avg, buf, lr, alpha, eps, wd, momentum, maximize) -> None:
+    """RMSprop's elementwise update on a range of the flat buffers (see :meth:`_Flat.run`)."""
+    gather_grads(segments, d, wd, maximize)  # d = ±g + λθ
     square_avg *= alpha
     xp.multiply(d, d, out=t)
     t *= 1 - alpha
@@ -94,3 +90,4 @@ def _rmsprop_flat(d, t, square_avg, grad_avg, buf, alpha: float, eps: float, mom
         xp.multiply(buf, -lr, out=d)
     else:
         d *= -lr
+    apply_update(segments, d)

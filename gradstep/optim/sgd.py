@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, apply_update, check_number, gather_grads
 
 
 class SGD(Optimizer):
@@ -64,44 +64,49 @@ class SGD(Optimizer):
         return "momentum_buffer" in state
 
     def _update(self, group: dict, flat) -> None:
-        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
-        maximize = group["maximize"]
-        d, d_views = flat.temp(0)
-        if momentum == 0 and wd == 0:
-            # θ -= γ g (or += when maximizing): nothing to share across parameters.
-            for p, g, d_i in zip(flat.arrays(), flat.grads(), d_views):
-                xp.multiply(g, lr if maximize else -lr, out=d_i)
-                p += d_i
-            flat.bump_versions()
-            return
-        flat.gather_grads(d_views, wd, maximize)  # d = ±g + λθ
+        lr, momentum, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+        buf, first, t = None, False, None
         if momentum != 0:
-            dampening, nesterov = group["dampening"], group["nesterov"]
             first = "momentum_buffer" not in flat.states[0]
             buf = flat.slot("momentum_buffer")
-            t = flat.temp(1)[0] if dampening != 0 or nesterov else None
-            flat.map(_sgd_flat, (d, buf, t), first, momentum, dampening, nesterov, lr)
-        else:
-            d *= -lr
-        for p, d_i in zip(flat.arrays(), d_views):
-            p += d_i
-        flat.bump_versions()
+            if group["dampening"] != 0 or group["nesterov"]:
+                t = flat.temp(1)
+        flat.run(_sgd, (flat.temp(0), buf, t), lr, wd, group["maximize"], momentum, float(group["dampening"]),
+                 group["nesterov"], first)
 
 
-def _sgd_flat(d, buf, t, first: bool, momentum: float, dampening: float, nesterov: bool, lr: float) -> None:
-    """The momentum part of SGD on flat buffers; in: d = g; out: d = the update."""
+def _sgd(segments, d, buf, t, lr, wd, maximize, momentum, dampening, nesterov, first) -> None:
+    """SGD's elementwise update on a range of the flat buffers (see :meth:`_Flat.run`)."""
+    direct = wd == 0 and not maximize  # use the gradients as they are, without copying them
+    if buf is None and wd == 0:  # θ ← θ ∓ γ g: nothing to share across parameters
+        for p, g, i in segments:
+            xp.multiply(g, lr if maximize else -lr, out=d[i])
+            p += d[i]
+        return
+    if not direct:
+        gather_grads(segments, d, wd, maximize)  # d = ±g + λθ
+    if buf is None:
+        d *= -lr
+        apply_update(segments, d)
+        return
+    grads = [(g if direct else d[i], i) for _, g, i in segments]
     if first:
-        xp.copyto(buf, d)
-    elif dampening != 0:
-        buf *= momentum
-        xp.multiply(d, 1 - dampening, out=t)
-        buf += t
+        for g, i in grads:
+            xp.copyto(buf[i], g)
     else:
         buf *= momentum
-        buf += d
+        for g, i in grads:  # b ← μ b + (1 − τ) g
+            if dampening != 0:
+                xp.multiply(g, 1 - dampening, out=t[i])
+                buf[i] += t[i]
+            else:
+                buf[i] += g
     if nesterov:
         xp.multiply(buf, momentum, out=t)
-        d += t
-        d *= -lr
+        for g, i in grads:
+            t[i] += g
+        t *= -lr
+        apply_update(segments, t)
     else:
         xp.multiply(buf, -lr, out=d)
+        apply_update(segments, d)

@@ -168,6 +168,28 @@ def test_large_parameters_on_threads(name, kwargs, torch):
         optim.set_num_threads(0)
 
 
+@pytest.mark.parametrize("shape", [(4, 3), (600, 500)])
+def test_non_contiguous_parameters_and_gradients(shape, torch):
+    """A parameter that is a transposed view and Fortran-ordered gradients are updated in place correctly."""
+    init, grads = _data(11, shapes=[shape[::-1], (5,)], steps=5)
+    gp = [gs.tensor(init[0].copy(), requires_grad=True), gs.tensor(init[1].copy(), requires_grad=True)]
+    base = gp[0].numpy(force=True)
+    gp[0].data = base.T  # a non-contiguous view of the same memory
+    tp = [torch.tensor(init[0].T.copy(), requires_grad=True), torch.tensor(init[1].copy(), requires_grad=True)]
+    g_opt = optim.Adam(gp, lr=0.01, weight_decay=0.1)
+    t_opt = torch.optim.Adam(tp, lr=0.01, weight_decay=0.1)
+    for gr in grads:
+        gr = [gr[0].T.copy(), gr[1]]
+        gp[0].grad = gs.Tensor._wrap(np.asfortranarray(gr[0]))
+        gp[1].grad = gs.tensor(gr[1])
+        for p, g in zip(tp, gr):
+            p.grad = torch.tensor(g)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, "non-contiguous")
+    assert np.shares_memory(gp[0].numpy(force=True), base)
+
+
 def test_dtypes_are_kept(torch):
     """float32 and float64 parameters in one group: each keeps its dtype and matches torch."""
     init32, grads32 = _data(4, shapes=[(3, 2), (4,)])
