@@ -457,6 +457,12 @@ class Optimizer:
         self.param_groups = groups
         self._flat_cache.clear()
 
+    def __getstate__(self) -> dict:
+        # The flat buffers are a cache: a copy (deepcopy, pickle) rebuilds them from its own state.
+        state = self.__dict__.copy()
+        state["_flat_cache"] = {}
+        return state
+
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
         for i, group in enumerate(self.param_groups):

@@ -341,6 +341,33 @@ def test_fast_path_follows_reassigned_state_and_data(torch):
     _compare(gp + [extra_g], tp + [extra_t], "after add_param_group")
 
 
+def test_deepcopy_mid_run():
+    """A deep copy (parameters and state) continues exactly like the original, independently of it."""
+    import copy
+
+    init, grads = _data(12, shapes=[(3, 4), (5,)])
+    params = [gs.tensor(a, requires_grad=True) for a in init]
+    opt = optim.Adam(params, lr=0.01, amsgrad=True)
+    for gr in grads[:5]:
+        for p, g in zip(params, gr):
+            p.grad = gs.tensor(g)
+        opt.step()
+    twin = copy.deepcopy(opt)
+    twin_params = twin.param_groups[0]["params"]
+    assert twin_params[0] is not params[0]
+    for gr in grads[5:]:
+        for ps in (params, twin_params):
+            for p, g in zip(ps, gr):
+                p.grad = gs.tensor(g)
+        opt.step()
+        twin.step()
+    for a, b in zip(params, twin_params):
+        np.testing.assert_array_equal(a.numpy(force=True), b.numpy(force=True))
+    for i, values in opt.state_dict()["state"].items():
+        for key, value in values.items():
+            np.testing.assert_array_equal(twin.state_dict()["state"][i][key], value, err_msg=key)
+
+
 def test_named_parameters_and_repr():
     a = gs.tensor([1.0], requires_grad=True)
     b = gs.tensor([2.0], requires_grad=True)
