@@ -288,7 +288,8 @@ class Optimizer:
             group["param_names"] = names
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+                raise TypeError(f"{name}: optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (shape {fmt_shape(p.shape)}); "
                                  f"optimize the leaf it was computed from, or detach() it")
@@ -304,7 +305,8 @@ class Optimizer:
         group["params"] = params
         for key, default in self.defaults.items():
             if default is required and key not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization parameter {key}")
+                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization "
+                                 f"parameter {key}")
             group.setdefault(key, default)
         self._check_group(group)
         self.param_groups.append(group)

@@ -250,6 +250,19 @@ def test_sequential_state_dict(torch):
     assert s2.last_epoch == s.last_epoch and s2._schedulers[1].last_epoch == s._schedulers[1].last_epoch
 
 
+@pytest.mark.parametrize("name", ["CosineAnnealingLR", "StepLR", "LinearLR", "ExponentialLR"])
+def test_constructed_with_last_epoch(name, torch):
+    """Resuming by ``last_epoch=`` (groups already hold ``initial_lr``) follows torch's first-step rule."""
+    g_opt, t_opt = _optimizers(torch)
+    SCHEDULERS[name](sched, g_opt)
+    SCHEDULERS[name](torch.optim.lr_scheduler, t_opt)
+    make = {"CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, T_max=10, last_epoch=4),
+            "StepLR": lambda m, o: m.StepLR(o, step_size=3, gamma=0.5, last_epoch=4),
+            "LinearLR": lambda m, o: m.LinearLR(o, start_factor=0.2, total_iters=8, last_epoch=4),
+            "ExponentialLR": lambda m, o: m.ExponentialLR(o, gamma=0.8, last_epoch=4)}[name]
+    _run(g_opt, t_opt, make(sched, g_opt), make(torch.optim.lr_scheduler, t_opt), steps=15)
+
+
 def test_initial_lr_and_resume_errors(torch):
     g_opt, _ = _optimizers(torch)
     s = sched.StepLR(g_opt, step_size=2)
