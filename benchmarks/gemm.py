@@ -43,6 +43,19 @@ def gemm_shapes(name):
     return shapes
 
 
+def gemm_step(name):
+    """A function running one step's worth of the workload's GEMMs (for interleaved timing)."""
+    rng = np.random.default_rng(0)
+    pairs = [(rng.standard_normal(a, dtype=np.float32), rng.standard_normal(b, dtype=np.float32))
+             for a, b in gemm_shapes(name)]
+
+    def step():
+        for a, b in pairs:
+            np.matmul(a, b)
+
+    return step
+
+
 def gemm_step_time(name, repeats=5, steps=20):
     """Median seconds of one step's worth of GEMMs."""
     rng = np.random.default_rng(0)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from . import workloads
-from .gemm import gemm_step_time
+from .gemm import gemm_step
 
 
 def _torch():
@@ -120,6 +120,7 @@ def compare(names, repeats=5, steps=50, warmup=10, memory=True):
             sk = _sklearn_step()
             if sk is not None:
                 peers["sklearn"] = workloads.Workload(name, "sklearn", sk, None)
+        peers["gemm"] = workloads.Workload(name, "numpy.matmul", gemm_step(name), None)
         for w in peers.values():
             for _ in range(warmup):
                 w.step()
@@ -127,8 +128,8 @@ def compare(names, repeats=5, steps=50, warmup=10, memory=True):
         for _ in range(repeats):  # interleaved, so drift hits both alike
             for k, w in peers.items():
                 times[k].append(_time_steps(w.step, steps if k != "sklearn" else max(5, steps // 5)))
-        gemm = gemm_step_time(name)
         med = {k: float(np.median(v)) for k, v in times.items()}
+        gemm = med["gemm"]
         row = {
             "workload": name,
             "gradstep": 1 / med["gradstep"],
