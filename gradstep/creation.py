@@ -14,7 +14,7 @@ from .backend import xp
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace",
     "eye", "randn", "rand", "randint", "randperm", "normal", "zeros_like", "ones_like", "full_like",
-    "empty_like", "randn_like", "rand_like",
+    "empty_like", "randn_like", "rand_like", "from_dlpack",
 ]
 
 
@@ -57,6 +57,23 @@ def from_numpy(array) -> Tensor:
     if not isinstance(array, numpy.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor._wrap(array)
+
+
+def from_dlpack(ext_tensor) -> Tensor:
+    """A tensor sharing memory with any DLPack producer (a PyTorch CPU tensor, a NumPy array, ...).
+
+    Example:
+        >>> import gradstep, torch
+        >>> t = gradstep.from_dlpack(torch.ones(2))  # writes to either show in the other
+    """
+    try:
+        arr = xp.from_dlpack(ext_tensor)
+    except (AttributeError, TypeError, BufferError, RuntimeError, ValueError) as err:
+        raise TypeError(
+            f"from_dlpack: can't import a {type(ext_tensor).__name__} through DLPack ({err}); expected a CPU "
+            f"tensor or array that supports __dlpack__ (detach() PyTorch tensors that require grad)"
+        ) from None
+    return Tensor._wrap(arr)
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:

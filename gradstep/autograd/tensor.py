@@ -177,6 +177,20 @@ class Tensor:
             arr = arr.astype(dtype, copy=False)
         return arr.copy() if copy else arr
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export of the underlying array (shared memory): ``torch.from_dlpack(t)``, ``np.from_dlpack(t)``.
+
+        Like PyTorch, refuses a tensor that requires grad (use ``t.detach()``).
+        """
+        if self.requires_grad:
+            raise BufferError("__dlpack__: can't export a tensor that requires grad; use tensor.detach()")
+        kwargs = {k: v for k, v in (("max_version", max_version), ("dl_device", dl_device), ("copy", copy))
+                  if v is not None}
+        return self._data.__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (shares storage)."""
         return self.data
