@@ -12,7 +12,9 @@ from ..ops.elementwise import (
 from ..ops.matmul import Linear, Matmul
 from ..ops.reduce import Amax, Cumsum, LogSumExp, MaxDim, Mean, Norm, Prod, Sum, Var
 from ..ops.softmax import LogSoftmax, Softmax
+from ._batch import is_dynamic
 from ._registry import converts
+from ._trace import Invert, NoGradBinary
 
 _UNARY = {Neg: "Neg", Exp: "Exp", Log: "Log", Sqrt: "Sqrt", Abs: "Abs", Sign: "Sign", Sin: "Sin", Cos: "Cos",
           Tanh: "Tanh", Sigmoid: "Sigmoid", Relu: "Relu"}
@@ -108,6 +110,58 @@ def _clone(g, op):
     return g.input(0)
 
 
+_COMPARE = {"equal": "Equal", "less": "Less", "less_equal": "LessOrEqual", "greater": "Greater",
+            "greater_equal": "GreaterOrEqual"}
+_LOGIC = {"bitwise_and": ("And", "BitwiseAnd"), "bitwise_or": ("Or", "BitwiseOr"), "bitwise_xor": ("Xor", "BitwiseXor")}
+
+
+@converts(NoGradBinary)
+def _no_grad_binary(g, op):
+    name, dtype = op.params["op"], numpy.dtype(op.params["dtype"])
+    a, b = (_as_dtype(g, i, dtype) for i in (0, 1))
+    if name in _COMPARE:
+        return g.node(_COMPARE[name], [a, b])
+    if name == "not_equal":
+        return g.node("Not", [g.node("Equal", [a, b])])
+    if name in _LOGIC:
+        return g.node(_LOGIC[name][dtype.kind != "b"], [a, b]) if _has_bitwise(g, dtype) else None
+    if name == "floor_divide":
+        quotient = g.node("Div", [a, b])
+        if dtype.kind == "f":
+            return g.node("Floor", [quotient])
+        # ONNX's integer Div truncates toward zero; step down where the remainder and divisor differ in sign
+        rest = g.node("Sub", [a, g.node("Mul", [quotient, b])])
+        zero = g.scalar(0, dtype)
+        off = g.node("And", [g.node("Not", [g.node("Equal", [rest, zero])]),
+                             g.node("Xor", [g.node("Less", [rest, zero]), g.node("Less", [b, zero])])])
+        return g.node("Sub", [quotient, g.node("Cast", [off], to=_onnx_type(g, dtype))])
+    if name == "remainder":  # the sign of the divisor, as Python and PyTorch
+        if dtype.kind != "f":
+            return g.node("Mod", [a, b], fmod=0)
+        return g.node("Sub", [a, g.node("Mul", [g.node("Floor", [g.node("Div", [a, b])]), b])])
+    g.fail(f"the operation {name} has no ONNX conversion")
+
+
+@converts(Invert)
+def _invert(g, op):
+    dtype = g.in_dtype(0)
+    if dtype.kind == "b":
+        return g.node("Not", [g.input(0)])
+    return g.node("BitwiseNot", [g.input(0)]) if _has_bitwise(g, dtype) else None
+
+
+def _has_bitwise(g, dtype) -> bool:
+    if dtype.kind != "b" and g.opset < 18:
+        g.fail(f"bitwise operations on {dtype} tensors need ONNX opset 18 or newer (exporting with opset "
+               f"{g.opset}); pass opset=18")
+    return True
+
+
+def _as_dtype(g, i: int, dtype) -> str:
+    name = g.input(i)
+    return name if g.in_dtype(i) == dtype else g.node("Cast", [name], to=_onnx_type(g, dtype))
+
+
 def _onnx_type(g, dtype) -> int:
     return g.helper.np_dtype_to_tensor_dtype(numpy.dtype(dtype))
 
@@ -158,12 +212,18 @@ def _max_dim(g, op):
 def _var(g, op):
     # sum((x - mean)^2) / (count - correction), then sqrt for std
     x, dtype, shape = g.input(0), g.in_dtype(0), g.in_shape(0)
-    axes, keepdim = op.params["axes"], op.params["keepdim"]
-    count = math.prod(g.static([shape[a] for a in axes], "reduced size"))
-    dof = max(count - op.params["correction"], 0)
-    diff = g.node("Sub", [x, g.reduce("ReduceMean", x, axes, True)])
+    axes, keepdim, correction = op.params["axes"], op.params["keepdim"], op.params["correction"]
+    mean = g.reduce("ReduceMean", x, axes, True)
+    diff = g.node("Sub", [x, mean])
     out = g.reduce("ReduceSum", g.node("Mul", [diff, diff]), axes, keepdim)
-    out = g.node("Div", [out, g.scalar(dof, dtype)])
+    sizes = [shape[a] for a in axes]
+    if is_dynamic(sizes):  # the batch is among the reduced dims: count the elements at run time
+        count = g.node("Cast", [g.node("Div", [g.node("Size", [x]), g.node("Size", [mean])])],
+                       to=_onnx_type(g, dtype))
+        dof = g.node("Max", [g.node("Sub", [count, g.scalar(correction, dtype)]), g.scalar(0, dtype)])
+    else:
+        dof = g.scalar(max(math.prod(sizes) - correction, 0), dtype)
+    out = g.node("Div", [out, dof])
     return g.node("Sqrt", [out]) if op.params["std"] else out
 
 

@@ -9,7 +9,7 @@ from ..ops.dropout import Dropout
 from ..ops.embedding import Embedding
 from ..ops.normalization import BatchNorm, GroupNorm, LayerNorm
 from ..ops.pool import AdaptiveAvgPool, AvgPool, MaxPool
-from ._registry import converts
+from ._registry import converts, refuses
 from ._trace import Const
 
 
@@ -18,10 +18,8 @@ def _embedding(g, op):
     return g.node("Gather", [g.input(0), g.ref(op.params["idx"], "indices")], axis=0)
 
 
-@converts(Dropout)
-def _dropout(g, op):
-    g.fail("dropout ran in training mode (a random mask can't be exported); the exporter calls model.eval(), "
-           "so this comes from F.dropout(..., training=True): pass training=self.training instead")
+refuses(Dropout, "dropout ran in training mode (a random mask can't be exported); the exporter calls "
+                 "model.eval(), so this comes from F.dropout(..., training=True): pass training=self.training")
 
 
 # ------------------------------------------------------------- convolution
@@ -98,7 +96,7 @@ def _adaptive_avg_pool(g, op):
     # Bin means are two products with averaging matrices: along W, then along H (as gradstep computes them).
     p, rank = op.params, len(g.in_shape(0))
     x = _as_4d(g, g.input(0), rank, p["x4"])
-    cols_t = g.const(numpy.ascontiguousarray(g.static(p["cols"], "bins").array.T))
+    cols_t = g.const(g.static(p["cols"], "bins").array.T)
     y = g.node("MatMul", [x, cols_t])
     y = g.node("MatMul", [g.ref(g.static(p["rows"], "bins")), y])
     return _from_4d(g, y, rank, p["out_shape"])

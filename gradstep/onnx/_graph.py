@@ -14,7 +14,7 @@ import itertools
 
 import numpy
 
-from ._batch import Dyn, Varying, is_dynamic, static_value
+from ._batch import Dyn, Varying, is_dynamic
 from ._trace import Const, Param, Value
 from .errors import ExportError
 
@@ -39,7 +39,7 @@ class GraphBuilder:
         op = self.op
         where = f" in module '{op.where}'" if op is not None and op.where else ""
         name = op.name if op is not None else "export"
-        raise cls(f"gradstep.onnx.export: can't export {name}{where}: {message}")
+        raise cls(f"gradstep.onnx.export: can't export op {name}{where}: {message}")
 
     def static(self, x, what: str):
         """``x`` as a plain value; refuse one that changes with the batch size."""
@@ -69,15 +69,16 @@ class GraphBuilder:
         if isinstance(ref, Param):
             if ref.name not in self.initializers:
                 arr = self.trace.params[ref.name]
-                self.initializers[ref.name] = self.onnx.numpy_helper.from_array(numpy.ascontiguousarray(arr), ref.name)
+                self.initializers[ref.name] = self.onnx.numpy_helper.from_array(_c_order(arr), ref.name)
             return ref.name
         if isinstance(ref, Const):
             return self.const(ref.array)
         if isinstance(ref, Varying):
             self.fail(
-                f"its {what} was computed from the model's input outside gradstep's ops (NumPy on .numpy(), "
-                f".item(), a comparison, argmax, ...), so it would be frozen to the example's values; compute "
-                f"it with tensor ops, or export with dynamic_batch=False if it only depends on the batch size"
+                f"its {what} was computed from the model's input outside gradstep's ops (e.g. with NumPy on "
+                f".numpy(), from .item() or argmax indices), so it would be frozen to the example's values; "
+                f"compute it with tensor ops, or export with dynamic_batch=False if it only depends on the "
+                f"batch size"
             )
         raise TypeError(f"not a traced reference: {ref!r}")
 
@@ -112,7 +113,7 @@ class GraphBuilder:
     # --------------------------------------------------------- constants
     def const(self, array, hint: str = "const") -> str:
         """An initializer holding ``array`` (identical constants are stored once)."""
-        array = numpy.ascontiguousarray(array)
+        array = _c_order(array)
         key = (array.dtype.str, array.shape, hashlib.sha1(array.tobytes()).hexdigest())
         name = self._consts.get(key)
         if name is None:
@@ -189,6 +190,11 @@ class GraphBuilder:
 
     def squeeze(self, x: str, axes) -> str:
         return self.axes_node("Squeeze", x, axes) if axes else x
+
+
+def _c_order(array):
+    # numpy.ascontiguousarray would turn a 0-d array into shape (1,)
+    return numpy.asarray(array, order="C")
 
 
 def _show(x) -> str:

@@ -8,6 +8,7 @@ converter in the ``_convert_*`` module of its family.
 from __future__ import annotations
 
 CONVERTERS: dict = {}
+REFUSALS: dict = {}  # class -> why it can't be exported and what to do instead
 
 
 def converts(*classes):
@@ -17,6 +18,11 @@ def converts(*classes):
         return fn
 
     return register
+
+
+def refuses(cls, why: str) -> None:
+    """Record that ``cls`` can't be exported, with the reason given to the user."""
+    REFUSALS[cls] = why
 
 
 def converter_for(cls):

@@ -26,7 +26,10 @@ import numpy
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad
-from ..autograd.tensor import Tensor
+from .. import ops as ops_package
+from ..autograd import tensor as tensor_module
+from ..autograd.tensor import Tensor, result_type
+from ..ops.elementwise import Cast
 from .errors import ExportError
 
 _LOCK = threading.Lock()  # Function.apply is patched process-wide: one trace at a time
@@ -56,6 +59,15 @@ class Const:
 
     def __repr__(self) -> str:
         return f"Const(shape={self.array.shape}, dtype={self.array.dtype})"
+
+
+class NoGradBinary:
+    """Marker for a comparison, logic or integer op (``==``, ``<``, ``&``, ``//``, ``%``) that gradstep
+    computes outside ``Function.apply``; params: ``op`` (the NumPy ufunc's name) and ``dtype`` (operands')."""
+
+
+class Invert:
+    """Marker for ``~tensor`` (logical / bitwise not), also computed outside ``Function.apply``."""
 
 
 @dataclass
@@ -150,6 +162,14 @@ class _Tracer:
         ref = self._lookup(t, reader)
         return ref if ref is not None else Const(t._data.copy())
 
+    def operand(self, x, dtype, reader: str):
+        """A reference for an operand that may be a Tensor, an array or a Python number."""
+        if isinstance(x, Tensor):
+            return self.ref_of(x, reader)
+        if isinstance(x, numpy.ndarray):
+            return self.walk(x, reader)
+        return Const(numpy.asarray(x, dtype=dtype))
+
     def walk(self, x, reader: str):
         """``x`` (an op parameter) with traced arrays and tensors replaced by references."""
         if isinstance(x, numpy.ndarray):
@@ -239,6 +259,28 @@ def _patched(tracer: _Tracer, model):
     def leave(module, args, output):
         tracer.stack.pop()  # returns None: the output is left as it is
 
+    # Ops that skip Function.apply: comparisons and integer maths, ~, casts to integer/bool dtypes.
+    binary, invert, cast = tensor_module._no_grad_binary, Tensor.__invert__, ops_package.cast
+
+    def traced_binary(ufunc, a, b, bool_out=False):
+        dtype = result_type(a, b)
+        refs = (tracer.operand(a, dtype, ufunc.__name__), tracer.operand(b, dtype, ufunc.__name__))
+        out = binary(ufunc, a, b, bool_out)
+        tracer.record(NoGradBinary, (refs, {"op": ufunc.__name__, "dtype": dtype}), (), {}, out)
+        return out
+
+    def traced_invert(self):
+        refs = (tracer.ref_of(self, "~"),)
+        out = invert(self)
+        tracer.record(Invert, (refs, {}), (), {}, out)
+        return out
+
+    def traced_cast(input, dtype):
+        out = cast(input, dtype)
+        if id(out) not in tracer.known:  # the integer/bool path returns an unrecorded tensor
+            tracer.record(Cast, ((tracer.ref_of(input, "cast"),), {"dtype": dtype}), (), {}, out)
+        return out
+
     handles = []
     if hasattr(model, "named_modules"):
         for name, module in model.named_modules():
@@ -247,11 +289,13 @@ def _patched(tracer: _Tracer, model):
                 handles.append(module.register_forward_hook(leave))
     Function.apply = classmethod(traced_apply)
     Tensor._inplace, Tensor.fill_ = traced_inplace, traced_fill
+    tensor_module._no_grad_binary, Tensor.__invert__, ops_package.cast = traced_binary, traced_invert, traced_cast
     try:
         yield
     finally:
         Function.apply = apply_descriptor
         Tensor._inplace, Tensor.fill_ = inplace, fill
+        tensor_module._no_grad_binary, Tensor.__invert__, ops_package.cast = binary, invert, cast
         for h in handles:
             h.remove()
 

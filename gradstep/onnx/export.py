@@ -10,6 +10,7 @@ initializers under their state_dict names.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 
 import numpy
@@ -17,9 +18,10 @@ import numpy
 from ..autograd.tensor import Tensor
 from ._batch import Dyn, merge
 from ._graph import GraphBuilder
-from ._registry import converter_for, supported_ops
+from ._registry import REFUSALS, converter_for, supported_ops
 from ._trace import Const, Param, Value, trace
 from .errors import ExportError, MissingDependencyError, UnsupportedOpError
+from .weights import METADATA_KEY
 from . import _convert_math, _convert_nn, _convert_shape  # noqa: F401  (register the converters)
 
 DEFAULT_OPSET = 20  # Gelu as one node; onnxruntime >= 1.17 runs it
@@ -153,12 +155,12 @@ def _names(names, n: int, default: str) -> list:
 def _eval_mode(model):
     modules = list(model.modules()) if hasattr(model, "modules") else []
     modes = [m.training for m in modules]
-    for m in modules:
-        m.__dict__["training"] = False
+    if modules:
+        model.eval()
     try:
         yield
     finally:
-        for m, mode in zip(modules, modes):
+        for m, mode in zip(modules, modes):  # each module's own flag, even where they differed
             m.__dict__["training"] = mode
 
 
@@ -193,10 +195,9 @@ def _build(onnx, traced, opset, in_names, out_names, graph_name):
         g.op = op
         convert = converter_for(op.fn)
         if convert is None:
-            g.fail(
-                f"the op {op.name} (from {op.fn.__module__}) has no ONNX conversion; supported ops: "
-                f"{', '.join(supported_ops())}", UnsupportedOpError,
-            )
+            why = REFUSALS.get(op.fn) or (f"{op.fn.__module__}.{op.name} has no ONNX conversion yet (supported: "
+                                          f"{', '.join(supported_ops())})")
+            g.fail(why, UnsupportedOpError)
         g.names[op.out] = convert(g, op)
     g.op = None
     for ref, name in zip(traced.outputs, out_names):
@@ -211,6 +212,8 @@ def _build(onnx, traced, opset, in_names, out_names, graph_name):
 
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gradstep",
                               producer_version=__version__, ir_version=_ir_version(helper, opset))
+    weights = [name for name in traced.params if name in g.initializers]
+    helper.set_model_props(model, {METADATA_KEY: json.dumps(weights)})
     return model
 
 
