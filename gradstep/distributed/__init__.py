@@ -38,7 +38,7 @@ API
 - Collectives: :func:`barrier`, :func:`broadcast` (in place),
   :func:`broadcast_object`, :func:`all_reduce` (``op="mean"|"sum"|"max"|"min"``,
   in place on tensors/arrays), :func:`all_gather_object`,
-  :func:`broadcast_parameters` (module, root=0),
+  :func:`broadcast_parameters` (module, root=0), :func:`check_same_structure` (module),
   :func:`reduce_metrics` (dict, count=None) -> dict averaged over ranks.
 - :class:`DistributedDataParallel` (module, bucket_cap_mb=25): see below.
 - :func:`check_world_size` (saved) for resume; :func:`abort` (message) to end
@@ -110,8 +110,6 @@ from .comm import (
     barrier,
     broadcast,
     broadcast_object,
-    broadcast_parameters,
-    check_world_size,
     get_rank,
     get_world_size,
     init,
@@ -119,13 +117,13 @@ from .comm import (
     is_initialized,
     is_main_process,
     launcher,
-    reduce_metrics,
 )
+from .training import broadcast_parameters, check_same_structure, check_world_size, reduce_metrics
 from .ddp import DistributedDataParallel
 
 __all__ = [
     "init", "is_initialized", "is_available", "launcher", "get_rank", "get_world_size", "is_main_process",
     "barrier", "broadcast", "broadcast_object", "all_reduce", "all_gather_object", "broadcast_parameters",
-    "reduce_metrics", "check_world_size", "abort", "DistributedError", "DistributedDataParallel",
+    "check_same_structure", "reduce_metrics", "check_world_size", "abort", "DistributedError", "DistributedDataParallel",
     "DEFAULT_TIMEOUT",
 ]

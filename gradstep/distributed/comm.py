@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
-import zlib
 
 import numpy
 
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from ..errors import DTypeError, GradstepError
+from .faults import RESUME_HINT, Watchdog, install_excepthook
 
 __all__ = [
     "DistributedError", "init", "is_initialized", "is_available", "launcher", "get_rank", "get_world_size",
     "is_main_process", "barrier", "broadcast", "broadcast_object", "all_reduce", "all_gather_object",
-    "broadcast_parameters", "reduce_metrics", "check_world_size", "abort", "DEFAULT_TIMEOUT",
+    "abort", "DEFAULT_TIMEOUT",
 ]
 
 DEFAULT_TIMEOUT = 50.0
@@ -46,10 +45,6 @@ _LAUNCHER_VARS = (
     "PMI_RANK", "PMI_SIZE", "PMI_FD", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK",
     "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS",
 )
-
-_RESUME_HINT = ("Resume from the last checkpoint with --resume. "
-                "If a rank is merely slow (e.g. rank 0 alone writing a large checkpoint), "
-                "raise the limit with GRADSTEP_DIST_TIMEOUT=<seconds>.")
 
 
 class DistributedError(GradstepError, RuntimeError):
@@ -142,10 +137,10 @@ def init(timeout: float | None = None) -> int:
         _S.comm.Set_name("gradstep")
         heartbeat = world.Dup()
         heartbeat.Set_errhandler(MPI.ERRORS_RETURN)
-        _S.watchdog = _Watchdog(heartbeat, MPI, _S.rank, _S.size, seconds)
+        _S.watchdog = Watchdog(heartbeat, MPI, _S.rank, _S.size, seconds, abort)
         if seconds > 0:
             _S.watchdog.start()
-        _install_excepthook()
+        install_excepthook(_S.size, abort)
     _S.initialized = True
     return _S.size
 
@@ -164,24 +159,28 @@ def is_initialized() -> bool:
     return _S.initialized
 
 
-def _require_init(who: str) -> None:
+def _require_init(who: str = "") -> None:
     if not _S.initialized:
         init()
 
 
 def get_rank() -> int:
-    """This process's rank, 0 .. world size - 1 (0 before/without init)."""
+    """This process's rank, 0 .. world size - 1 (joins the group first if :func:`init` has not run)."""
+    if not _S.initialized:
+        init()
     return _S.rank
 
 
 def get_world_size() -> int:
-    """How many ranks the job has (1 before/without init)."""
+    """How many ranks the job has (joins the group first if :func:`init` has not run)."""
+    if not _S.initialized:
+        init()
     return _S.size
 
 
 def is_main_process() -> bool:
     """True on rank 0: the one rank that writes checkpoints, logs and reports."""
-    return _S.rank == 0
+    return get_rank() == 0
 
 
 # ------------------------------------------------------------ failure paths
@@ -196,116 +195,18 @@ def abort(message: str, code: int = 1):
     os._exit(code)
 
 
-def _install_excepthook() -> None:
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):
-        previous(exc_type, exc, tb)
-        what = "was interrupted" if issubclass(exc_type, KeyboardInterrupt) else f"stopped with {exc_type.__name__}"
-        abort(f"this rank {what} (traceback above); aborting all {_S.size} ranks so none waits forever. "
-              f"Resume from the last checkpoint with --resume.")
-
-    sys.excepthook = hook
-
-
-_ASK, _REPLY = 0x6753, 0x6754
-
-
-class _Watchdog(threading.Thread):
-    """Aborts the job when a collective waits longer than ``timeout`` seconds.
-
-    The main thread marks each collective with :meth:`arm`/:meth:`disarm` (two
-    attribute writes, nothing else on the hot path). This thread wakes twice a
-    second; while a collective has waited a while it answers "who is waiting?"
-    questions from other ranks on a separate communicator, and once the limit
-    has passed it asks them itself, so the message can name the ranks that are
-    not in the collective (dead, hung, or somewhere else in the code).
-    """
-
-    def __init__(self, heartbeat, MPI, rank: int, size: int, timeout: float):
-        super().__init__(name="gradstep-distributed-watchdog", daemon=True)
-        self.heartbeat, self.MPI, self.rank, self.size, self.timeout = heartbeat, MPI, rank, size, timeout
-        self.op = None  # (name, start time) of the collective in flight
-        self._sends: list = []
-        self._can_talk = MPI.Query_thread() >= MPI.THREAD_MULTIPLE
-
-    def arm(self, name: str) -> None:
-        self.op = (name, time.monotonic())
-
-    def disarm(self) -> None:
-        self.op = None
-
-    def run(self) -> None:
-        while True:
-            poll = min(0.5, max(self.timeout, 0.05) / 4)
-            time.sleep(poll)
-            op = self.op
-            if op is None or self.timeout <= 0:
-                continue
-            waited = time.monotonic() - op[1]
-            if waited < poll:
-                continue
-            try:
-                if self._can_talk:
-                    self._answer(op[0])
-                if waited >= self.timeout:
-                    self._give_up(op[0], waited)
-            except Exception as e:  # never let the watchdog die silently: abort with what we know
-                abort(f"{op[0]} made no progress and the watchdog failed ({e!r}); aborting. {_RESUME_HINT}")
-
-    def _answer(self, name: str) -> dict:
-        """Reply to every pending question with the collective we wait in; return who asked."""
-        MPI, hb, heard = self.MPI, self.heartbeat, {}
-        status = MPI.Status()
-        while hb.iprobe(source=MPI.ANY_SOURCE, tag=_ASK, status=status):
-            source = status.Get_source()
-            heard[source] = hb.recv(source=source, tag=_ASK)
-            self._sends.append(hb.isend(name, dest=source, tag=_REPLY))
-        return heard
-
-    def _give_up(self, name: str, waited: float) -> None:
-        others = [r for r in range(self.size) if r != self.rank]
-        heard: dict = {}
-        if self._can_talk:
-            MPI, hb = self.MPI, self.heartbeat
-            for r in others:
-                self._sends.append(hb.isend(name, dest=r, tag=_ASK))
-            deadline = time.monotonic() + min(3.0, max(1.0, self.timeout / 10))
-            status = MPI.Status()
-            while len(heard) < len(others) and time.monotonic() < deadline:
-                heard.update(self._answer(name))  # a rank that asks us is waiting too
-                while hb.iprobe(source=MPI.ANY_SOURCE, tag=_REPLY, status=status):
-                    source = status.Get_source()
-                    heard[source] = hb.recv(source=source, tag=_REPLY)
-                time.sleep(0.02)
-            missing = [r for r in others if r not in heard]
-        else:
-            missing = others
-        elsewhere = {r: op for r, op in heard.items() if op != name}
-        if missing:
-            who = f"rank {missing[0]}" if len(missing) == 1 else "ranks " + ", ".join(map(str, missing))
-            msg = f"{who} stopped responding during {name} ({self.timeout:g} s)"
-        elif elsewhere:
-            msg = (f"the ranks are in different collectives ({name} here; "
-                   + ", ".join(f"rank {r} in {op}" for r, op in sorted(elsewhere.items()))
-                   + "): their code paths diverged")
-        else:
-            msg = f"{name} made no progress for {waited:.0f} s although every rank is waiting in it"
-        abort(f"{msg}; aborting. {_RESUME_HINT}")
-
-
 def _run(name: str, fn, *args):
     """Run one collective under the watchdog; an MPI error ends the job with a message."""
     wd = _S.watchdog
     if wd is not None:
-        wd.op = (name, time.monotonic())
+        wd.arm(name)
     try:
         return fn(*args)
     except _S.MPI.Exception as e:
-        abort(f"{name} failed: {e.Get_error_string()} (a peer rank has probably died); aborting. {_RESUME_HINT}")
+        abort(f"{name} failed: {e.Get_error_string()} (a peer rank has probably died); aborting. {RESUME_HINT}")
     finally:
         if wd is not None:
-            wd.op = None
+            wd.disarm()
 
 
 # ------------------------------------------------------------- collectives
@@ -342,6 +243,7 @@ def broadcast(x, root: int = 0):
             tmp = xp.ascontiguousarray(arr)
             _run("broadcast", _S.comm.Bcast, tmp, root)
             arr[...] = tmp
+        _bump(x)
     return x
 
 
@@ -398,167 +300,16 @@ def all_reduce(x, op: str = "mean", _name: str = "all_reduce"):
         buf *= buf.dtype.type(1.0 / _S.size)
     if buf is not arr:
         arr[...] = buf
+    _bump(x)
     return x
+
+
+def _bump(x) -> None:
+    """Count an in-place write on a Tensor, so autograd notices if the old values were saved for backward."""
+    if isinstance(x, Tensor):
+        x._version[0] += 1
 
 
 def _allreduce_flat(buf, name: str) -> None:
     """SUM-Allreduce a contiguous buffer in place (the DDP hot path: no checks)."""
     _run(name, _S.comm.Allreduce, _S.MPI.IN_PLACE, buf, _S.MPI.SUM)
-
-
-def _state_arrays(module) -> list:
-    """Every parameter and buffer array of ``module`` (each once), in state-dict order."""
-    arrays, seen = [], set()
-    for _, t in list(module.named_parameters()) + list(module.named_buffers()):
-        if id(t._data) not in seen:
-            seen.add(id(t._data))
-            arrays.append(t._data)
-    return arrays
-
-
-def _signature(module) -> tuple:
-    """Names, shapes and dtypes of a module's state: equal on every rank of a well-formed job."""
-    return tuple((name, tuple(t.shape), str(t.dtype))
-                 for name, t in list(module.named_parameters()) + list(module.named_buffers()))
-
-
-def check_same_structure(module, who: str = "broadcast_parameters") -> None:
-    """Raise :class:`DistributedError` on every rank if the ranks' modules differ in names, shapes or dtypes."""
-    _require_init(who)
-    if _S.size == 1:
-        return
-    sig = _signature(module)
-    digests = all_gather_object(zlib.crc32(repr(sig).encode()))
-    if len(set(digests)) == 1:
-        return
-    sigs = all_gather_object(sig)  # rare path: fetch the full structures to say what differs
-    ref = dict((n, (s, d)) for n, s, d in sigs[0])
-    lines = []
-    for r, other in enumerate(sigs[1:], 1):
-        mine = dict((n, (s, d)) for n, s, d in other)
-        for n in sorted(set(ref) | set(mine)):
-            if ref.get(n) != mine.get(n):
-                lines.append(f"{n}: rank 0 {ref.get(n, 'missing')}, rank {r} {mine.get(n, 'missing')}")
-    raise DistributedError(
-        f"{who}: the model differs between ranks (every rank must build the same architecture): "
-        + "; ".join(lines[:8]) + (f"; ... ({len(lines)} differences)" if len(lines) > 8 else "")
-    )
-
-
-def broadcast_parameters(module, root: int = 0) -> None:
-    """Copy rank ``root``'s parameters and buffers into every rank's ``module`` (in place).
-
-    One flat buffer per dtype, one ``Bcast`` each. Raises
-    :class:`DistributedError` on every rank if the modules' structures differ.
-    """
-    _require_init("broadcast_parameters")
-    _check_root(root, "broadcast_parameters")
-    if _S.size == 1:
-        return
-    check_same_structure(module)
-    _broadcast_arrays(_state_arrays(module), root, "parameter broadcast")
-
-
-def _broadcast_arrays(arrays, root: int, name: str) -> None:
-    """Overwrite ``arrays`` with rank ``root``'s: one flat buffer and one ``Bcast`` per dtype."""
-    groups: dict = {}
-    for arr in arrays:
-        if arr.size:
-            groups.setdefault(arr.dtype, []).append(arr)
-    for dtype, group in groups.items():
-        flat = xp.empty(sum(a.size for a in group), dtype)
-        if _S.rank == root:
-            _pack(group, flat)
-        _run(name, _S.comm.Bcast, flat.view(numpy.uint8) if dtype == numpy.bool_ else flat, root)
-        if _S.rank != root:
-            _unpack(flat, group)
-
-
-def _pack(arrays, flat) -> None:
-    start = 0
-    for a in arrays:
-        flat[start:start + a.size] = a.reshape(-1)
-        start += a.size
-
-
-def _unpack(flat, arrays) -> None:
-    start = 0
-    for a in arrays:
-        a[...] = flat[start:start + a.size].reshape(a.shape)
-        start += a.size
-
-
-def _to_float(value, key):
-    if isinstance(value, Tensor):
-        value = value._data
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"reduce_metrics: metric {key!r} must be a number or a one-element tensor, "
-                        f"got {type(value).__name__}") from None
-    return f
-
-
-def reduce_metrics(metrics: dict, count=None) -> dict:
-    """Average a dict of scalar metrics over all ranks; the same result on every rank.
-
-    Args:
-        metrics: ``{name: number}`` (Python/NumPy numbers or one-element
-            tensors); every rank must pass the same names.
-        count: how many samples this rank's values stand for. Given, the
-            average is weighted by it (``sum(v_r * n_r) / sum(n_r)``), which is
-            the exact dataset mean when ranks saw different numbers of samples;
-            without it every rank weighs the same.
-
-    Returns:
-        ``{name: float}`` in the order of ``metrics``.
-    """
-    _require_init("reduce_metrics")
-    if not isinstance(metrics, dict):
-        raise TypeError(f"reduce_metrics: expected a dict of metrics, got {type(metrics).__name__}")
-    values = [_to_float(v, k) for k, v in metrics.items()]
-    if count is not None:
-        if isinstance(count, bool) or not isinstance(count, (int, float, numpy.number)) or count < 0:
-            raise ValueError(f"reduce_metrics: count must be a non-negative number of samples, got {count!r}")
-        count = float(count)
-    if _S.size == 1:
-        return dict(zip(metrics, values))
-    gathered = all_gather_object((tuple(metrics), values, count))
-    keys = tuple(metrics)
-    for r, (other_keys, _, other_count) in enumerate(gathered):
-        if other_keys != keys:
-            raise DistributedError(
-                f"reduce_metrics: rank {r} reports metrics {list(other_keys)} but rank {_S.rank} reports "
-                f"{list(keys)}; every rank must pass the same names"
-            )
-        if (other_count is None) != (count is None):
-            raise DistributedError("reduce_metrics: some ranks passed count= and others did not")
-    weights = numpy.array([1.0 if c is None else c for _, _, c in gathered])
-    table = numpy.array([v for _, v, _ in gathered], dtype=numpy.float64).reshape(len(gathered), len(keys))
-    total = weights.sum()
-    if total == 0:
-        mean = numpy.full(len(keys), numpy.nan)
-    else:
-        mean = (weights[:, None] * table).sum(axis=0) / total  # rank order fixed: identical on every rank
-    return {k: float(m) for k, m in zip(keys, mean)}
-
-
-def check_world_size(saved: int, source: str = "the checkpoint") -> None:
-    """Raise a clear :class:`DistributedError` when resuming under a different world size.
-
-    The per-rank shards of each epoch's order and the global batch
-    (``world size × batch``) depend on the world size, so a run resumed with a
-    different one would not continue the interrupted run.
-    """
-    _require_init("check_world_size")
-    if isinstance(saved, bool) or not isinstance(saved, (int, numpy.integer)) or saved < 1:
-        raise ValueError(f"check_world_size: saved world size must be a positive int, got {saved!r}")
-    if int(saved) != _S.size:
-        now = "a single process" if _S.size == 1 else f"{_S.size} ranks"
-        raise DistributedError(
-            f"{source} was written by a job with {saved} rank{'s' if saved != 1 else ''} but this job has {now}: "
-            f"each rank's share of every epoch and the global batch (world size x batch size) would change, so "
-            f"training would not continue where it stopped. Relaunch with the same size "
-            + ("(mpirun -n {0} ... --distributed)".format(saved) if saved > 1 else "(a single process, without mpirun)")
-            + ", or start a new run from its weights."
-        )

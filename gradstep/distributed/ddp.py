@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from ..nn.module import Module
-from . import comm
+from . import comm, training
 from .buckets import make_buckets
 
 __all__ = ["DistributedDataParallel"]
@@ -36,7 +36,9 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: largest bucket in MiB (a bigger parameter gets its own).
         broadcast_buffers: in training mode, copy rank 0's buffers (BatchNorm
             running statistics) to every rank at each forward, so all replicas
-            and rank 0's checkpoints agree.
+            and rank 0's checkpoints agree. That makes a training-mode forward
+            of a model with buffers a collective: every rank must run it (for
+            a forward on one rank only, call ``ddp.module(x)``).
         gradient_as_bucket_view: after a sync, each ``p.grad`` is a view of its
             bucket instead of a separate array (no copy back; and with
             ``optimizer.zero_grad(set_to_none=False)`` backward accumulates
@@ -71,7 +73,7 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = bool(broadcast_buffers)
         self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.world_size, self.rank = comm.get_world_size(), comm.get_rank()
-        comm.broadcast_parameters(module, root=0)  # also checks that the architectures agree
+        training.broadcast_parameters(module, root=0)  # also checks that the architectures agree
         self._build_buckets()
         self.allreduce_seconds = 0.0
         """Wall time spent inside the gradient Allreduce calls (waiting for slower ranks included)."""
@@ -88,7 +90,7 @@ class DistributedDataParallel(Module):
     def _broadcast_buffers(self) -> None:
         arrays = [b._data for _, b in self.module.named_buffers()]
         if arrays:
-            comm._broadcast_arrays(arrays, 0, "buffer broadcast")
+            training._broadcast_arrays(arrays, 0, "buffer broadcast")
 
     # ------------------------------------------------------------- gradients
     def sync_gradients(self) -> None:
