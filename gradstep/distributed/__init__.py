@@ -86,7 +86,12 @@ A training loop under ``--distributed`` (what ``gradstep train`` does)
 * Anything that only rank 0 does (writing a checkpoint, the report) happens
   while the other ranks wait in their next collective: keep it under the
   watchdog's timeout (``init(timeout=...)`` / ``$GRADSTEP_DIST_TIMEOUT``,
-  default 50 s) or raise it.
+  default 50 s) or raise it. For long one-rank work whose length is unknown
+  (rank 0 downloading a dataset before the others read it), make the others
+  wait in ``dist.barrier(timeout=0)`` (no limit for that barrier).
+* A training-mode forward of a wrapped model with buffers (BatchNorm) is a
+  collective (rank 0's buffers are broadcast): run it on every rank, or call
+  ``model.module(x)`` for one rank's own forward.
 
 Faults
 ------

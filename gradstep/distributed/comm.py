@@ -195,11 +195,11 @@ def abort(message: str, code: int = 1):
     os._exit(code)
 
 
-def _run(name: str, fn, *args):
+def _run(name: str, fn, *args, limit: float | None = None):
     """Run one collective under the watchdog; an MPI error ends the job with a message."""
     wd = _S.watchdog
     if wd is not None:
-        wd.arm(name)
+        wd.arm(name, limit)
     try:
         return fn(*args)
     except _S.MPI.Exception as e:
@@ -221,11 +221,19 @@ def _array_of(x, who: str):
     raise TypeError(f"{who}: expected a gradstep Tensor or a NumPy array, got {type(x).__name__}")
 
 
-def barrier() -> None:
-    """Wait until every rank has called ``barrier``."""
+def barrier(timeout: float | None = None) -> None:
+    """Wait until every rank has called ``barrier``.
+
+    Args:
+        timeout: how long this barrier may wait before the watchdog aborts the
+            job (default: the group's timeout; 0 = forever). For the other
+            ranks to wait while rank 0 alone downloads a dataset, say.
+    """
     _require_init("barrier")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
+        raise ValueError(f"barrier: timeout must be a non-negative number of seconds (0 = forever), got {timeout!r}")
     if _S.size > 1:
-        _run("barrier", _S.comm.Barrier)
+        _run("barrier", _S.comm.Barrier, limit=timeout)
 
 
 def broadcast(x, root: int = 0):

@@ -55,12 +55,13 @@ class Watchdog(threading.Thread):
         super().__init__(name="gradstep-distributed-watchdog", daemon=True)
         self.heartbeat, self.MPI, self.rank, self.size, self.timeout = heartbeat, MPI, rank, size, timeout
         self.abort = abort
-        self.op = None  # (name, start time) of the collective in flight
+        self.op = None  # (name, start time, limit or None) of the collective in flight
         self._sends: list = []
         self._can_talk = MPI.Query_thread() >= MPI.THREAD_MULTIPLE
 
-    def arm(self, name: str) -> None:
-        self.op = (name, time.monotonic())
+    def arm(self, name: str, limit: float | None = None) -> None:
+        """A collective starts; ``limit`` overrides the timeout for it (0 = wait forever)."""
+        self.op = (name, time.monotonic(), limit)
 
     def disarm(self) -> None:
         self.op = None
@@ -75,11 +76,12 @@ class Watchdog(threading.Thread):
             waited = time.monotonic() - op[1]
             if waited < poll:
                 continue
+            limit = self.timeout if op[2] is None else op[2]
             try:
                 if self._can_talk:
                     self._answer(op[0])
-                if waited >= self.timeout:
-                    self._give_up(op[0], waited)
+                if 0 < limit <= waited:
+                    self._give_up(op[0], limit)
             except Exception as e:  # never let the watchdog die silently: abort with what we know
                 self.abort(f"{op[0]} made no progress and the watchdog failed ({e!r}); aborting. {RESUME_HINT}")
 
@@ -93,14 +95,14 @@ class Watchdog(threading.Thread):
             self._sends.append(hb.isend(name, dest=source, tag=_REPLY))
         return heard
 
-    def _give_up(self, name: str, waited: float) -> None:
+    def _give_up(self, name: str, limit: float) -> None:
         others = [r for r in range(self.size) if r != self.rank]
         heard: dict = {}
         if self._can_talk:
             MPI, hb = self.MPI, self.heartbeat
             for r in others:
                 self._sends.append(hb.isend(name, dest=r, tag=_ASK))
-            deadline = time.monotonic() + min(3.0, max(1.0, self.timeout / 10))
+            deadline = time.monotonic() + min(3.0, max(1.0, limit / 10))
             status = MPI.Status()
             while len(heard) < len(others) and time.monotonic() < deadline:
                 heard.update(self._answer(name))  # a rank that asks us is waiting too
@@ -114,11 +116,11 @@ class Watchdog(threading.Thread):
         elsewhere = {r: op for r, op in heard.items() if op != name}
         if missing:
             who = f"rank {missing[0]}" if len(missing) == 1 else "ranks " + ", ".join(map(str, missing))
-            msg = f"{who} stopped responding during {name} ({self.timeout:g} s)"
+            msg = f"{who} stopped responding during {name} ({limit:g} s)"
         elif elsewhere:
             msg = (f"the ranks are in different collectives ({name} here; "
                    + ", ".join(f"rank {r} in {op}" for r, op in sorted(elsewhere.items()))
                    + "): their code paths diverged")
         else:
-            msg = f"{name} made no progress for {waited:.0f} s although every rank is waiting in it"
+            msg = f"{name} made no progress for {limit:g} s although every rank is waiting in it"
         self.abort(f"{msg}; aborting. {RESUME_HINT}")

@@ -281,6 +281,8 @@ while time.monotonic() < deadline:
     opt.zero_grad()
     step += 1
     if step == 10:
+        if os.environ.get("LOOP_TIMEOUT"):  # a short limit only once both ranks run (slow starts are not hangs)
+            dist.init(timeout=float(os.environ["LOOP_TIMEOUT"]))
         open(os.path.join(out, f"ready{rank}"), "w").close()
     if mode == "raise" and rank == 1 and step == 20:
         raise ValueError("a bad batch on rank 1")
@@ -327,7 +329,7 @@ def test_a_killed_rank_ends_the_job(mpi, tmp_path):
 
 
 def test_a_hung_rank_is_named_by_the_watchdog(mpi, tmp_path):
-    code, output, elapsed = _run_fault(mpi, tmp_path, "loop", signal.SIGSTOP, GRADSTEP_DIST_TIMEOUT=2)
+    code, output, elapsed = _run_fault(mpi, tmp_path, "loop", signal.SIGSTOP, LOOP_TIMEOUT=2)
     assert code != 0, output
     assert "rank 1 stopped responding during gradient allreduce (2 s); aborting" in output, output
     assert "--resume" in output and "GRADSTEP_DIST_TIMEOUT" in output, output
@@ -340,3 +342,28 @@ def test_an_exception_on_one_rank_aborts_all(mpi, tmp_path):
     assert "ValueError: a bad batch on rank 1" in output, output
     assert "rank 1/2: this rank stopped with ValueError" in output, output
     assert elapsed < 30, (elapsed, output)
+
+
+BARRIERS = HEADER + """
+dist.init()
+rank = dist.get_rank()
+if rank == 1:
+    time.sleep(1.5)  # longer than the group's 0.5 s limit ...
+dist.barrier(timeout=0)  # ... but this barrier may wait forever
+print(f"passed the patient barrier {rank}", flush=True)
+if rank == 1:
+    time.sleep(30)  # now rank 1 is busy elsewhere and rank 0's next barrier gives up on it
+dist.barrier()
+sys.exit(0 if rank == 1 else 4)
+"""
+
+
+def test_barrier_limits(mpi, tmp_path):
+    script = _write(tmp_path, "barriers.py", BARRIERS)
+    start = time.monotonic()
+    result = mpi.run(2, script, GRADSTEP_DIST_TIMEOUT=0.5, timeout=60)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "passed the patient barrier 0" in out and "passed the patient barrier 1" in out, out
+    assert "rank 0/2: rank 1 stopped responding during barrier (0.5 s); aborting" in out, out
+    assert time.monotonic() - start < 20, out

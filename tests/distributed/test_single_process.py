@@ -80,6 +80,8 @@ def test_bad_arguments_are_explained():
         dist.all_reduce(np.zeros(2, np.float16), op="sum")
     with pytest.raises(TypeError, match="expected a gradstep Tensor or a NumPy array, got list"):
         dist.all_reduce([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"barrier: timeout must be a non-negative number of seconds"):
+        dist.barrier(timeout=-1)
     with pytest.raises(ValueError, match=r"root must be a rank in \[0, 0\], got 1"):
         dist.broadcast(np.zeros(2), root=1)
     with pytest.raises(TypeError, match="metric 'name' must be a number or a one-element tensor, got str"):
