@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy
 
-from ..ops.indexing import AdvancedIndex, BasicIndex, Gather, IndexSelect, MaskedFill, Triangle
+from ..ops.indexing import AdvancedIndex, BasicIndex, Gather, IndexPut, IndexSelect, MaskedFill, Triangle
 from ..ops.movement import Cat, Expand, Flip, Permute, Repeat, Reshape, Stack
 from ..ops.padding import ConstantPad, IndexPad
 from ._batch import Dyn
@@ -55,8 +55,7 @@ def _repeat(g, op):
 
 
 # ---------------------------------------------------------------- indexing
-def _basic_index(g, x: str, index, ndim: int):
-    """``x[index]`` for ints, slices, None and ``...``: one Slice, then Squeeze (ints) and Unsqueeze (None)."""
+def _expand_ellipsis(index, ndim: int) -> list:
     consumed = sum(1 for it in index if it is not None and it is not Ellipsis)
     items, seen_ellipsis = [], False
     for it in index:
@@ -66,6 +65,15 @@ def _basic_index(g, x: str, index, ndim: int):
             seen_ellipsis = True
         else:
             items.append(it)
+    return items
+
+
+def _basic_index(g, x: str, index, ndim: int, layout: list | None = None):
+    """``x[index]`` for ints, slices, None and ``...``: one Slice, then Squeeze (ints) and Unsqueeze (None).
+
+    Returns the result's name and rank; ``layout`` (a list) receives the squeezed and unsqueezed axes.
+    """
+    items = _expand_ellipsis(index, ndim)
     starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
     d = o = 0  # next input dim, next output dim
     for it in items:
@@ -87,6 +95,8 @@ def _basic_index(g, x: str, index, ndim: int):
         d += 1
     if starts:
         x = g.node("Slice", [x, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+    if layout is not None:
+        layout += [squeeze, unsqueeze]
     return g.unsqueeze(g.squeeze(x, squeeze), unsqueeze), o + (ndim - d)
 
 
@@ -112,6 +122,50 @@ def _advanced(g, op):
             g.fail("a boolean mask index over several dims isn't supported; flatten those dims first")
         return g.node("Compress", [x, index], axis=axis)
     return g.node("Gather", [x, index], axis=axis)
+
+
+@converts(IndexPut)
+def _index_put(g, op):
+    """``x[basic] = v`` (or ``+=``): the part before, the new part and the part after, joined dim by dim."""
+    p = op.params
+    if p["adv"] is not None:
+        g.fail("assigning through index tensors or masks (x[idx] = v) has no ONNX conversion; build the "
+               "result out of place instead, e.g. gs.where(mask, v, x)")
+    x, shape = g.input(0), g.in_shape(0)
+    index = p["basic"] if p["basic"] is not None else (Ellipsis,)
+    layout: list = []
+    view = _basic_index(g, x, index, len(shape), layout)[0]
+    view_shape = g.node("Shape", [view])
+    value = g.node("Reshape", [g.node("Expand", [g.input(1), view_shape]), view_shape])
+    squeezed, unsqueezed = layout
+    value = g.unsqueeze(g.squeeze(value, unsqueezed), squeezed)  # now laid out like x's dims
+    ranges = []  # (axis, start, stop) of the written part, along each dim it doesn't cover whole
+    for axis, it in enumerate([it for it in _expand_ellipsis(index, len(shape)) if it is not None]):
+        if isinstance(it, slice):
+            if g.static(it.step, "slice step") not in (None, 1):
+                g.fail("assigning to a strided slice (x[::2] = v) has no ONNX conversion; use a mask and gs.where")
+            if it.start is None and it.stop is None:
+                continue
+            start, stop = it.start, it.stop
+        else:
+            start, stop = it, (None if not isinstance(it, Dyn) and it == -1 else it + 1)
+        if not isinstance(shape[axis], Dyn) and not isinstance(start, Dyn) and not isinstance(stop, Dyn):
+            start, stop, _ = slice(start, stop).indices(shape[axis])
+            stop = max(start, stop)
+        ranges.append((axis, 0 if start is None else start, INT64_MAX if stop is None else stop))
+    return _replace(g, x, value, ranges, bool(p["accumulate"]))
+
+
+def _replace(g, x: str, value: str, ranges: list, accumulate: bool) -> str:
+    if not ranges:
+        return g.node("Add", [x, value]) if accumulate else value
+    (axis, start, stop), rest = ranges[0], ranges[1:]
+
+    def part(lo, hi):
+        return g.node("Slice", [x, g.ints([lo]), g.ints([hi]), g.ints([axis])])
+
+    inner = _replace(g, part(start, stop), value, rest, accumulate)
+    return g.node("Concat", [part(0, start), inner, part(stop, INT64_MAX)], axis=axis)
 
 
 @converts(Gather)

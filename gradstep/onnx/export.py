@@ -43,7 +43,8 @@ def export(model, example_input, path, *, opset: int | None = None, dynamic_batc
         opset: ONNX opset version (default 20; at least 17).
         dynamic_batch: make dim 0 of every input (and whatever follows it) a symbolic
             ``batch`` dimension, so the file runs on any batch size; False fixes the
-            example's shapes.
+            example's shapes. Other dims are always the example's (e.g. a GPT's
+            sequence length).
         input_names, output_names: graph input/output names (default ``input`` /
             ``output``, numbered when there are several).
         check: run ``onnx.checker.check_model`` with shape inference on the result.
@@ -67,6 +68,8 @@ def export(model, example_input, path, *, opset: int | None = None, dynamic_batc
     onnx = _import_onnx()
     arrays = _example_arrays(example_input)
     opset = _check_opset(onnx, opset)
+    # Tracing patches Function.apply process-wide: ops other threads run meanwhile are recorded too, and
+    # then dropped because no output depends on them.
     with _eval_mode(model):
         traced = trace(model, arrays)
         if dynamic_batch:

@@ -153,6 +153,9 @@ def test_in_place_ops_are_followed(roundtrip, data):
             y += 1.0
             y.clamp_(min=0.0)
             y.masked_fill_(gs.tensor([True, False, False, True, False]), -2.0)
+            y[:, 0] = -3.0
+            y[1:, -2:] = x[1:, :2] * 10
+            y[..., None, 2] = y[:, None, 1] + 1
             z = gs.zeros(x.shape[0], 5)
             z.copy_(y)
             return z * 2
