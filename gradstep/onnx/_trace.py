@@ -205,10 +205,10 @@ class _Tracer:
 
     def rebind(self, t: Tensor, result: Tensor) -> None:
         """After ``t`` took ``result``'s values in place: ``t`` now means whatever ``result`` is."""
-        entry = self.known.get(id(result))
+        ref = self._lookup(result, "in-place op")
         self._unbind(t)
-        if entry is not None:
-            self._bind(t, entry.ref, owner=t)
+        if ref is not None:
+            self._bind(t, ref, owner=t)
 
 
 def _max_dim_hint(inputs, params) -> dict:
