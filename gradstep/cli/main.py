@@ -85,7 +85,11 @@ def main(argv=None) -> int:
         if getattr(args, "run", None) is None:
             parser.print_help()
             return 0
-        return int(args.run(args) or 0)
+        import numpy
+
+        # Overflow/NaN are reported by the training loop itself, in one line; NumPy's warnings would only add noise.
+        with numpy.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return int(args.run(args) or 0)
     except UsageError as e:
         print(f"{e}", file=sys.stderr)
         return 2
@@ -106,7 +110,8 @@ def main(argv=None) -> int:
         prefix = "gradstep: error: " if expected else f"gradstep: internal error ({type(e).__name__}): "
         suffix = "" if expected else " (set GRADSTEP_DEBUG=1 to see the traceback)"
         where = getattr(e, "run_dir", None)
-        tail = f" [run folder: {where}]" if where else ""
+        kept = getattr(e, "last_checkpoint", None)
+        tail = f" [run folder: {where}" + (f"; last good checkpoint kept: {kept}" if kept else "") + "]" if where else ""
         print(prefix + _one_line(e) + tail + suffix, file=sys.stderr)
         from ..train.recipe import ConfigError
 

@@ -79,6 +79,9 @@ def add_parser(subparsers):
                                                                 "(default ./runs)")
     p.add_argument("--name", metavar="NAME", help="name of the run folder (default MODEL-DATASET-TIME; "
                                                   "never overwrites: -2, -3, ... is appended if taken)")
+    p.add_argument("--threads", type=_int(1), default=None, metavar="N",
+                   help="BLAS threads (default 1, unless OPENBLAS_NUM_THREADS is set: small models only lose "
+                        "time to more on a busy machine)")
     p.add_argument("--progress", choices=("auto", "bar", "line", "none"), default="auto",
                    help="progress display: bar in a terminal, a line per epoch otherwise (default auto)")
     p.set_defaults(run=run)
@@ -99,6 +102,10 @@ def run(args) -> int:
     from ..train.recipe import DEFAULTS
     from ..train.run_dir import read_toml
 
+    if args.threads is not None or not (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")):
+        from ._threads import limit_blas_threads
+
+        limit_blas_threads(args.threads or 1)
     values = {}
     if args.config:
         values.update({k.replace("-", "_"): v for k, v in read_toml(args.config).items()})

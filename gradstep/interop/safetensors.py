@@ -32,7 +32,8 @@ def _to_numpy(value, name: str) -> numpy.ndarray:
         data = numpy.asarray(data)
     if not isinstance(data, numpy.ndarray):
         raise TypeError(f"safetensors: {name!r} must be a Tensor or NumPy array, got {type(value).__name__}")
-    return numpy.ascontiguousarray(data)
+    # not ascontiguousarray: it turns a 0-d array into shape (1,)
+    return data if data.flags.c_contiguous else data.copy(order="C")
 
 
 def save(tensors: dict, metadata: dict[str, str] | None = None) -> bytes:

@@ -63,10 +63,10 @@ class CallbackList:
     """Dispatches each event to callbacks sorted by ``order`` (stable)."""
 
     def __init__(self, callbacks=()):
-        self.callbacks = sorted(callbacks, key=lambda c: c.order)
-        for c in self.callbacks:
+        for c in callbacks:
             if not isinstance(c, Callback):
                 raise TypeError(f"callbacks must be Callback instances, got {type(c).__name__}")
+        self.callbacks = sorted(callbacks, key=lambda c: c.order)
         # per-batch hooks are looked up once: only callbacks that override them are called every step
         self._batch_begin = [c for c in self.callbacks if type(c).on_batch_begin is not Callback.on_batch_begin]
         self._batch_end = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]

@@ -231,6 +231,8 @@ def _listing(items: list[str]) -> str:
 def _check_model(meta: dict, arrays: dict, model, source: str) -> dict:
     """The model part of ``arrays`` ({key: array}), after checking it fits ``model`` exactly."""
     saved = {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")}
+    order = {k: i for i, k in enumerate(meta.get("model_keys") or [])}
+    saved = dict(sorted(saved.items(), key=lambda kv: order.get(kv[0], len(order))))  # the model's own order
     current = model.state_dict()
     missing = [k for k in current if k not in saved]
     unexpected = [k for k in saved if k not in current]
@@ -334,6 +336,11 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, trainer, logs):
         os.makedirs(self.dirpath, exist_ok=True)
+        for stale in glob.glob(os.path.join(self.dirpath, ".ckpt-*.tmp")):  # left by a process killed mid-write
+            try:
+                os.unlink(stale)
+            except OSError:
+                pass
 
     def save(self, trainer) -> str | None:
         for name, p in trainer.model.named_parameters():

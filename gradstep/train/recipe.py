@@ -127,6 +127,10 @@ def resolve_config(values: dict | None = None) -> dict:
         _check_number(cfg, key, int, 0, strict=True)
     for key in ("seed", "checkpoint_every", "log_every", "max_steps", "patience"):
         _check_number(cfg, key, int, 0, strict=False)
+    if cfg["model"] == "gpt" and cfg["dataset"] != "text":
+        raise ConfigError(f"model 'gpt' needs the text dataset, got {cfg['dataset']!r}")
+    if cfg["dataset"] == "text" and cfg["model"] != "gpt":
+        raise ConfigError(f"the text dataset needs model 'gpt', got {cfg['model']!r}")
     if cfg["dataset"] in _NEED_PATH and not cfg["data_path"]:
         raise ConfigError(f"dataset {cfg['dataset']!r} needs a file: pass --data-path FILE")
     return cfg
@@ -237,7 +241,8 @@ def _scheduler(cfg: dict, optimizer, total_steps: int):
         return S.ReduceLROnPlateau(optimizer, factor=0.5, patience=2), "epoch"
     if name == "cosine":
         return S.CosineAnnealingLR(optimizer, T_max=total_steps), "step"
-    return S.OneCycleLR(optimizer, max_lr=cfg["lr"], total_steps=total_steps), "step"
+    cycle = "betas" in optimizer.defaults or cfg["momentum"] > 0  # momentum cycling needs a momentum to cycle
+    return S.OneCycleLR(optimizer, max_lr=cfg["lr"], total_steps=total_steps, cycle_momentum=cycle), "step"
 
 
 def _loss_and_metrics(task: str):
@@ -262,10 +267,6 @@ def build(cfg: dict) -> Job:
     job.cfg, job.model_name = cfg, cfg["model"]
     train_ds, val_ds, info = _data(cfg)
     job.data_info = info
-    if cfg["model"] == "gpt" and info["task"] != "lm":
-        raise ConfigError(f"model 'gpt' needs the text dataset, got {cfg['dataset']!r}")
-    if cfg["model"] != "gpt" and info["task"] == "lm":
-        raise ConfigError(f"the text dataset needs model 'gpt', got {cfg['model']!r}")
     job.model, job.model_kwargs = models.for_data(cfg["model"], info)
     norm = getattr(job.model, "norm", None)
     if isinstance(norm, models.Standardize):
@@ -345,6 +346,7 @@ def train(config: dict | None = None, out="runs", name: str | None = None, resum
                        last_checkpoint=os.path.relpath(last, run_dir) if last else None)
         write_summary(run_dir, summary)
         e.run_dir = run_dir  # let the caller say where the run's files are
+        e.last_checkpoint = summary["last_checkpoint"]
         raise
     save_file(job.model.state_dict(), os.path.join(run_dir, "model.safetensors"), metadata=_json_meta(job))
     elapsed = time.perf_counter() - t0
