@@ -113,7 +113,7 @@ def main(argv=None) -> int:
         kept = getattr(e, "last_checkpoint", None)
         tail = f" [run folder: {where}" + (f"; last good checkpoint kept: {kept}" if kept else "") + "]" if where else ""
         print(prefix + _one_line(e) + tail + suffix, file=sys.stderr)
-        from ..train.recipe import ConfigError
+        from ..train.config import ConfigError
 
         return 2 if isinstance(e, ConfigError) else 1
 

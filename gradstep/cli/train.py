@@ -59,7 +59,7 @@ _METAVARS = {"model": "NAME", "dataset": "NAME", "optimizer": "NAME", "scheduler
 def add_parser(subparsers):
     from ..data import datasets
     from .. import models
-    from ..train.recipe import DEFAULTS, HELP, OPTIMIZERS, SCHEDULERS
+    from ..train.config import DEFAULTS, HELP, OPTIMIZERS, SCHEDULERS
 
     p = subparsers.add_parser(
         "train", help="train a model (default: an MLP on the bundled digits)",
@@ -99,7 +99,7 @@ def _fmt(v) -> str:
 
 def run(args) -> int:
     from ..train import recipe
-    from ..train.recipe import DEFAULTS
+    from ..train.config import DEFAULTS
     from ..train.run_dir import read_toml
 
     if args.threads is not None or not (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")):

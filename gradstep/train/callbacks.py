@@ -4,7 +4,9 @@ The :class:`~gradstep.train.Trainer` calls, in this order::
 
     on_train_begin
       on_epoch_begin
-        on_batch_begin, on_batch_end      (once per optimizer step)
+        on_batch_begin                    (once per optimizer step, before the forward pass)
+        on_before_step                    (gradients computed and clipped, weights not yet updated)
+        on_batch_end                      (after the step)
       on_epoch_end                        (after validation; logs hold the epoch's metrics)
     on_train_end                          (only when training finished normally)
     on_exception                          (instead of on_train_end, when an error stops training)
@@ -43,6 +45,8 @@ class Callback:
 
     def on_batch_begin(self, trainer, logs: dict) -> None: ...
 
+    def on_before_step(self, trainer, logs: dict) -> None: ...
+
     def on_batch_end(self, trainer, logs: dict) -> None: ...
 
     def on_exception(self, trainer, error: BaseException) -> None: ...
@@ -70,6 +74,7 @@ class CallbackList:
         # per-batch hooks are looked up once: only callbacks that override them are called every step
         self._batch_begin = [c for c in self.callbacks if type(c).on_batch_begin is not Callback.on_batch_begin]
         self._batch_end = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+        self._before_step = [c for c in self.callbacks if type(c).on_before_step is not Callback.on_before_step]
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -96,6 +101,10 @@ class CallbackList:
     def on_batch_begin(self, trainer, logs):
         for c in self._batch_begin:
             c.on_batch_begin(trainer, logs)
+
+    def on_before_step(self, trainer, logs):
+        for c in self._before_step:
+            c.on_before_step(trainer, logs)
 
     def on_batch_end(self, trainer, logs):
         for c in self._batch_end:

@@ -91,8 +91,8 @@ class Trainer:
         config, model_name: stored in checkpoints so a run can be rebuilt.
 
     State: ``epoch`` (completed epochs), ``step`` (optimizer steps),
-    ``batch_in_epoch``, ``last_loss``, ``should_stop`` (set it to end training
-    after the current batch), ``history``.
+    ``batch_in_epoch``, ``last_loss``, ``last_lr``, ``last_grad_norm``,
+    ``should_stop`` (set it to end training after the current batch), ``history``.
     """
 
     def __init__(self, model, optimizer, loss_fn=None, *, scheduler=None, scheduler_interval: str = "epoch",
@@ -118,6 +118,7 @@ class Trainer:
         self.epochs = 0
         self.last_loss: float | None = None
         self.last_lr: float | None = None
+        self.last_grad_norm: float | None = None  # before clipping; set when clip_grad_norm is used
         self.should_stop = False
         self.train_loader = self.val_loader = None
         self.steps_per_epoch: int | None = None
@@ -161,7 +162,7 @@ class Trainer:
         for batch in batches:
             logs = {"epoch": epoch, "step": self.step + 1, "batch": self.batch_in_epoch + 1}
             self.callbacks.on_batch_begin(self, logs)
-            logs["loss"], logs["size"] = self.train_step(batch)
+            logs["loss"], logs["size"] = self.train_step(batch, logs)
             logs["lr"] = self.last_lr
             self.callbacks.on_batch_end(self, logs)
             if self._done():
@@ -188,8 +189,11 @@ class Trainer:
             loader.set_epoch(self.epoch)
         return itertools.islice(iter(loader), self.batch_in_epoch, None)
 
-    def train_step(self, batch) -> tuple[float, int]:
-        """One optimizer step on ``batch``; returns (loss value, number of samples)."""
+    def train_step(self, batch, logs: dict | None = None) -> tuple[float, int]:
+        """One optimizer step on ``batch``; returns (loss value, number of samples).
+
+        ``logs`` (the batch's event dict) is handed to ``on_before_step``, with ``loss`` set.
+        """
         inputs, target = self.unpack(batch)
         output = self.model(*inputs)
         loss = self.loss_fn(output, target)
@@ -202,8 +206,11 @@ class Trainer:
         if self.clip_grad_norm is not None:
             from ..nn.utils import clip_grad_norm_
 
-            clip_grad_norm_(self._params, self.clip_grad_norm)
+            self.last_grad_norm = float(clip_grad_norm_(self._params, self.clip_grad_norm))
         self.last_lr = float(self.optimizer.param_groups[0]["lr"])
+        if logs is not None:
+            logs["loss"] = value
+            self.callbacks.on_before_step(self, logs)
         self.optimizer.step()
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()

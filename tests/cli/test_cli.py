@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
+from gradstep.interop.safetensors import load_file
 from gradstep.train.checkpoint import latest_checkpoint
 from gradstep.train.run_dir import read_toml
 
@@ -177,6 +178,22 @@ def test_resume_of_a_finished_run_is_a_no_op(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(run / "metrics.csv")))
     assert [row["epoch"] for row in rows if row["kind"] == "epoch"] == ["1", "2"]
+
+
+def test_resume_before_the_first_checkpoint_restarts_from_step_0(tmp_path):
+    assert gradstep("train", *FAST, "--name", "a", cwd=tmp_path).returncode == 0
+    assert gradstep("train", *FAST, "--name", "b", cwd=tmp_path).returncode == 0
+    b = tmp_path / "runs" / "b"
+    for p in (b / "checkpoints").iterdir():  # as if killed during the first epoch
+        p.unlink()
+    (b / "model.safetensors").unlink()
+    r = gradstep("train", "--resume", b, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "restarting the run from step 0" in r.stdout
+    a = tmp_path / "runs" / "a"
+    assert (a / "metrics.csv").read_bytes() == (b / "metrics.csv").read_bytes()
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
 
 
 def test_eval(digits_run):

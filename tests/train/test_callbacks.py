@@ -25,6 +25,10 @@ class Recorder(Callback):
     def on_batch_begin(self, trainer, logs):
         self.events.append(f"batch_begin {logs['step']}")
 
+    def on_before_step(self, trainer, logs):
+        assert all(p.grad is not None for p in trainer.model.parameters()) and "loss" in logs
+        self.events.append(f"before_step {logs['step']}")
+
     def on_batch_end(self, trainer, logs):
         self.events.append(f"batch_end {logs['step']}")
 
@@ -44,8 +48,10 @@ def test_event_order():
     Trainer(model, opt, callbacks=[rec], progress=False).fit(train, epochs=2)
     assert rec.events == [
         "train_begin",
-        "epoch_begin 1", "batch_begin 1", "batch_end 1", "batch_begin 2", "batch_end 2", "epoch_end 1",
-        "epoch_begin 2", "batch_begin 3", "batch_end 3", "batch_begin 4", "batch_end 4", "epoch_end 2",
+        "epoch_begin 1", "batch_begin 1", "before_step 1", "batch_end 1",
+        "batch_begin 2", "before_step 2", "batch_end 2", "epoch_end 1",
+        "epoch_begin 2", "batch_begin 3", "before_step 3", "batch_end 3",
+        "batch_begin 4", "before_step 4", "batch_end 4", "epoch_end 2",
         "train_end",
     ]
 

@@ -83,6 +83,7 @@ def test_gradient_clipping_bounds_the_update():
     after = weights(model)
     change = math.sqrt(sum(float(((after[k] - before[k]) ** 2).sum()) for k in before))
     assert change == pytest.approx(1e-3, rel=1e-3)
+    assert trainer.last_grad_norm > 1e-3  # the norm before clipping
     with pytest.raises(ValueError, match="clip_grad_norm must be a positive number"):
         Trainer(model, opt, clip_grad_norm=-1)
 
