@@ -10,7 +10,9 @@ _COLUMNS = ("train_loss", "val_loss", "val_acc", "val_mae")
 
 def add_parser(subparsers):
     p = subparsers.add_parser("runs", help="list runs with their final metrics",
-                              description="List the run folders in DIR (default ./runs), oldest first.")
+                              description="List the run folders in DIR (default ./runs), oldest first. A run "
+                                          "that was killed shows as 'stopped': 'gradstep train --resume RUN_DIR' "
+                                          "continues it.")
     p.add_argument("--out", metavar="DIR", default="runs", help="folder holding the runs (default ./runs)")
     p.set_defaults(run=run)
     return p
@@ -23,7 +25,7 @@ def _cell(v) -> str:
 
 
 def run(args) -> int:
-    from ..train.run_dir import RunError, list_runs, read_summary
+    from ..train.run_dir import RunError, list_runs, lock_owner, read_summary
 
     runs = list_runs(args.out)
     if not runs:
@@ -38,7 +40,10 @@ def run(args) -> int:
         except RunError:
             s = {"status": "unreadable"}
         final = s.get("final") or {}
-        rows.append((os.path.basename(r), s.get("status", "?"), s.get("model", "?"), s.get("dataset", "?"),
+        status = s.get("status", "?")
+        if status == "running" and lock_owner(r) is None:
+            status = "stopped"  # killed or crashed: 'gradstep train --resume' continues it
+        rows.append((os.path.basename(r), status, s.get("model", "?"), s.get("dataset", "?"),
                      _cell(s.get("epochs")), _cell(s.get("steps", s.get("step"))), *(_cell(final.get(c)) for c in shown)))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for row in (header, *rows):

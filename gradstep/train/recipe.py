@@ -27,7 +27,8 @@ from .config import (DEFAULTS, HELP, MODEL_DEFAULTS, OPTIMIZERS, RESUME_OVERRIDA
 from .csv_logger import CSVLogger
 from .early_stopping import EarlyStopping
 from .loop import Trainer
-from .run_dir import RunError, create_run_dir, default_run_name, read_summary, read_toml, write_summary, write_toml
+from .run_dir import (RunError, RunLock, create_run_dir, default_run_name, lock_owner, read_summary, read_toml,
+                      write_summary, write_toml)
 
 __all__ = ["DEFAULTS", "MODEL_DEFAULTS", "HELP", "OPTIMIZERS", "SCHEDULERS", "ConfigError", "resolve_config",
            "build", "Job", "train", "load_model", "evaluate_run", "RESUME_OVERRIDABLE"]
@@ -204,6 +205,9 @@ def train(config: dict | None = None, out="runs", name: str | None = None, resum
         run_dir = os.fspath(resume)
         if not os.path.isfile(os.path.join(run_dir, "config.toml")):
             raise RunError(f"{run_dir}: not a run folder (no config.toml)")
+        owner = lock_owner(run_dir)
+        if owner is not None:
+            raise RunError(f"{run_dir}: process {owner} is training in this run folder; wait for it or stop it first")
         saved = read_toml(os.path.join(run_dir, "config.toml"))
         changed = sorted(k for k, v in (config or {}).items() if k not in RESUME_OVERRIDABLE and saved.get(k) != v)
         if changed:
@@ -221,6 +225,11 @@ def train(config: dict | None = None, out="runs", name: str | None = None, resum
     if resume is None:
         run_dir = create_run_dir(out, name or default_run_name(cfg["model"], cfg["dataset"]))
         write_toml(os.path.join(run_dir, "config.toml"), cfg, comment="gradstep train settings (same keys as the flags)")
+    with RunLock(run_dir):
+        return _train(job, cfg, run_dir, checkpoint, progress)
+
+
+def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress) -> tuple[str, dict]:
     callbacks = [CSVLogger(os.path.join(run_dir, "metrics.csv"), every_n_steps=cfg["log_every"]),
                  ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every_n_steps=cfg["checkpoint_every"])]
     if cfg["patience"]:

@@ -22,7 +22,7 @@ from ..errors import GradstepError
 from ..interop.safetensors import atomic_write
 
 __all__ = ["create_run_dir", "default_run_name", "write_toml", "read_toml", "write_summary", "read_summary", "list_runs",
-           "RunError", "is_run_dir"]
+           "RunError", "is_run_dir", "RunLock", "lock_owner"]
 
 
 class RunError(GradstepError, ValueError):
@@ -115,3 +115,50 @@ def list_runs(root) -> list[str]:
         return []
     runs = [os.path.join(root, d) for d in os.listdir(root) if is_run_dir(os.path.join(root, d))]
     return sorted(runs, key=lambda p: (os.path.getmtime(os.path.join(p, "config.toml")), p))
+
+
+# ------------------------------------------------------------------------------ lock
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def lock_owner(run_dir) -> int | None:
+    """PID of the live process training in ``run_dir``, or None (a dead owner's lock is stale)."""
+    try:
+        with open(os.path.join(run_dir, ".lock"), encoding="utf-8") as f:
+            pid = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
+
+
+class RunLock:
+    """``with RunLock(run_dir):`` -- only one process trains in a run folder at a time.
+
+    The lock is a ``.lock`` file holding the owner's PID; a lock left by a
+    killed process is stale and taken over.
+    """
+
+    def __init__(self, run_dir):
+        self.path = os.path.join(os.fspath(run_dir), ".lock")
+
+    def __enter__(self) -> "RunLock":
+        owner = lock_owner(os.path.dirname(self.path))
+        if owner is not None:
+            raise RunError(f"{os.path.dirname(self.path)}: process {owner} is training in this run folder; "
+                           "wait for it or stop it first")
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(str(os.getpid()))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass

@@ -167,6 +167,17 @@ def test_resume_refuses_corrupt_or_foreign_checkpoints(tmp_path):
     assert (run / "metrics.csv").read_bytes() == files[run / "metrics.csv"]
 
 
+def test_one_process_per_run_folder(tmp_path):
+    assert gradstep("train", *FAST, "--name", "l", cwd=tmp_path).returncode == 0
+    run = tmp_path / "runs" / "l"
+    assert not (run / ".lock").exists()
+    (run / ".lock").write_text(str(os.getpid()))  # a live process "owns" the run
+    err = one_line_error(gradstep("train", "--resume", run, cwd=tmp_path))
+    assert f"process {os.getpid()} is training in this run folder" in err
+    (run / ".lock").write_text("999999999")  # a dead owner: stale, taken over
+    assert gradstep("train", "--resume", run, cwd=tmp_path).returncode == 0
+
+
 def test_resume_of_a_finished_run_is_a_no_op(tmp_path):
     assert gradstep("train", *FAST, "--name", "f", cwd=tmp_path).returncode == 0
     run = tmp_path / "runs" / "f"

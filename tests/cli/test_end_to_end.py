@@ -73,6 +73,8 @@ def test_sigkill_and_resume_gives_bit_identical_weights(tmp_path):
     part = tmp_path / "runs" / "part"
     assert _kill_at((*base, "--name", "part"), tmp_path, part / "metrics.csv", first), "finished before the kill"
     assert json.load(open(part / "summary.json"))["status"] == "running"  # it really died mid-run
+    listing = gradstep("runs", cwd=tmp_path).stdout
+    assert any(line.split()[:2] == ["part", "stopped"] for line in listing.splitlines()), listing
     assert _kill_at(("train", "--resume", part, "--progress", "none"), tmp_path, part / "metrics.csv", second), \
         "resumed run finished before the kill"
     r = gradstep("train", "--resume", part, "--progress", "none", cwd=tmp_path)
