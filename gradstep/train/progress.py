@@ -1,6 +1,7 @@
 """Progress display: a tqdm bar in a terminal, one plain line per epoch otherwise."""
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 
@@ -59,8 +60,11 @@ class ProgressBar(Callback):
             from tqdm.auto import tqdm
 
             total = trainer.steps_per_epoch
+            # a terminal reporting a 0x0 size (some ptys) would hide the bar: fall back to 100x20
+            size = shutil.get_terminal_size((100, 20))
             self._bar = tqdm(total=total, initial=trainer.batch_in_epoch, file=self._out(), leave=True,
-                             desc=f"epoch {logs['epoch']}/{trainer.epochs}", unit="batch", dynamic_ncols=True)
+                             desc=f"epoch {logs['epoch']}/{trainer.epochs}", unit="batch",
+                             ncols=size.columns, nrows=size.lines)
 
     def on_batch_end(self, trainer, logs):
         self._samples += logs.get("size", 0)
@@ -78,7 +82,8 @@ class ProgressBar(Callback):
         elapsed = time.perf_counter() - self._t0
         rate = self._samples / max(elapsed, 1e-9)
         if self._bar is not None:
-            self._bar.set_postfix_str(format_logs(logs), refresh=True)
+            short = {k: v for k, v in logs.items() if k == "train_loss" or k.startswith("val_")}
+            self._bar.set_postfix_str(f"{format_logs(short)}, {rate:.0f} samples/s", refresh=True)
             self._bar.close()
             self._bar = None
         else:
