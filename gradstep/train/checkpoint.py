@@ -355,8 +355,14 @@ class ModelCheckpoint(Callback):
 
     def _prune(self):
         jsons = sorted(glob.glob(os.path.join(self.dirpath, "ckpt-*.json")), key=_step_of)
-        for old in jsons[: -self.keep_last]:
-            for p in (old, old[: -len(".json")] + ".safetensors"):
+        kept = jsons[-self.keep_last:]
+        oldest_kept = _step_of(kept[0]) if kept else -1
+        doomed = jsons[: -self.keep_last]  # the JSON (commit mark) goes first, then its arrays
+        # arrays whose JSON is gone (a process killed while pruning) and older than what is kept
+        doomed += [p for p in glob.glob(os.path.join(self.dirpath, "ckpt-*.safetensors"))
+                   if _step_of(p[: -len(".safetensors")] + ".json") < oldest_kept]
+        for old in doomed:
+            for p in (old, old.rsplit(".", 1)[0] + ".safetensors"):
                 try:
                     os.unlink(p)
                 except OSError:

@@ -149,6 +149,8 @@ def test_progress_line_mode_and_bar_mode():
 
 def test_model_checkpoint_keeps_the_newest(tmp_path):
     model, opt, train, _ = setup()
+    (tmp_path / "ckpt-00000001.safetensors").write_bytes(b"orphan")  # its JSON was pruned, then a kill
+    (tmp_path / ".ckpt-00000003.json.abc.tmp").write_bytes(b"half")  # killed mid-write
     ckpt = ModelCheckpoint(tmp_path, every_n_steps=4, keep_last=2)
     Trainer(model, opt, callbacks=[ckpt], progress=False).fit(train, epochs=2)
     names = sorted(os.listdir(tmp_path))
