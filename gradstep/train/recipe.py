@@ -168,7 +168,9 @@ def build(cfg: dict) -> Job:
     job.cfg, job.model_name = cfg, cfg["model"]
     train_ds, val_ds, info = _data(cfg)
     job.data_info = info
-    job.model, job.model_kwargs = models.for_data(cfg["model"], info)
+    # the zoo's dropout defaults are tuned for classification; they only add noise to a regression target
+    overrides = {"dropout": 0.0, "input_dropout": 0.0} if info["task"] == "regression" and cfg["model"] == "mlp" else {}
+    job.model, job.model_kwargs = models.for_data(cfg["model"], info, **overrides)
     norm = getattr(job.model, "norm", None)
     if isinstance(norm, models.Standardize):
         norm.fit(_sample_inputs(train_ds))

@@ -291,3 +291,22 @@ def test_gpt_on_a_tiny_text_and_prompt(tmp_path):
     err = one_line_error(gradstep("predict", run, "THE QUICK", cwd=tmp_path))
     assert "characters the model never saw" in err
     assert "val_acc" in gradstep("eval", run, cwd=tmp_path).stdout
+
+
+def test_csv_regression_train_eval_predict(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 3))
+    y = x @ np.array([1.5, -2.0, 0.5]) + 0.3
+    _write_csv(tmp_path / "reg.csv", [("a", "b", "c", "target")] + [tuple(f"{v:.5f}" for v in (*r, t))
+                                                                     for r, t in zip(x, y)])
+    r = gradstep("train", "--dataset", "csv", "--data-path", "reg.csv", "--epochs", "20", "--name", "reg",
+                 "--progress", "none", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "runs" / "reg"
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert "val_mae" in rows[0] and float(rows[-1]["val_mae"]) < float(rows[0]["val_mae"])
+    np.save(tmp_path / "one.npy", np.array([1.0, 0.0, 0.0], np.float32))
+    r = gradstep("predict", run, "one.npy", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("sample 0: ")
+    assert abs(float(r.stdout.split()[-1]) - 1.8) < 1.0
+    assert "val_mae" in gradstep("eval", run, cwd=tmp_path).stdout
