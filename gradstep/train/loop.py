@@ -82,6 +82,7 @@ class Trainer:
         metrics: names (``"accuracy"``, ``"top5"``, ``"mse"``, ``"mae"``) or
             :class:`~gradstep.train.metrics.Metric` objects, computed on training
             batches (``train_*``) and on validation (``val_*``); the loss always is.
+            Default: ``["accuracy"]`` with the default loss, none with your own ``loss_fn``.
         clip_grad_norm: clip the gradients' global L2 norm to this before each step.
         callbacks: extra :class:`~gradstep.train.callbacks.Callback` objects.
         progress: ``"auto"`` (a bar in a terminal, a line per epoch otherwise),
@@ -96,7 +97,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss_fn=None, *, scheduler=None, scheduler_interval: str = "epoch",
-                 metrics=("accuracy",), clip_grad_norm: float | None = None, callbacks=(),
+                 metrics=None, clip_grad_norm: float | None = None, callbacks=(),
                  progress="auto", unpack=None, config: dict | None = None, model_name: str | None = None):
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
@@ -105,6 +106,8 @@ class Trainer:
         self.model, self.optimizer = model, optimizer
         self.loss_fn = loss_fn if loss_fn is not None else _default_loss
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
+        if metrics is None:  # accuracy only makes sense for the default (classification) loss
+            metrics = ["accuracy"] if loss_fn is None else []
         self.metric_specs = [_metrics.get(m) for m in metrics]
         self.train_loss = _metrics.Mean("loss")
         self.train_metrics = [copy.deepcopy(m) for m in self.metric_specs]

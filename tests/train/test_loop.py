@@ -167,6 +167,8 @@ def test_fit_function_and_regression_metrics():
             progress=False)
     assert h["val_mse"][-1] < 1e-3 and h["val_mae"][-1] < 0.03
     assert h["val_mse"][-1] == pytest.approx(h["val_loss"][-1], rel=1e-4)
+    assert Trainer(model, opt, F.mse_loss).metric_specs == []  # no accuracy for a custom loss by default
+    assert [m.name for m in Trainer(model, opt).metric_specs] == ["acc"]
 
 
 def test_resume_in_process_mid_epoch_is_exact(tmp_path):
