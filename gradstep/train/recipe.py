@@ -194,8 +194,12 @@ def _json_meta(job: Job) -> dict:
 
 
 def train(config: dict | None = None, out="runs", name: str | None = None, resume=None, progress="auto",
-          echo=print) -> tuple[str, dict]:
+          echo=print, callbacks=()) -> tuple[str, dict]:
     """Run (or, with ``resume=RUN_DIR``, continue) a training run; returns ``(run_dir, summary)``.
+
+    ``callbacks`` are added to the trainer's (CSV logger, checkpoints, ...):
+    a list, or a function ``run_dir -> list`` for callbacks that write into
+    the run folder (e.g. ``lambda d: [Observatory(run_dir=d)]``).
 
     Nothing is created on disk until the config, data and model are known to
     be good. A new run gets a fresh folder under ``out``; a resumed run
@@ -228,12 +232,14 @@ def train(config: dict | None = None, out="runs", name: str | None = None, resum
         run_dir = create_run_dir(out, name or default_run_name(cfg["model"], cfg["dataset"]))
         write_toml(os.path.join(run_dir, "config.toml"), cfg, comment="gradstep train settings (same keys as the flags)")
     with RunLock(run_dir):
-        return _train(job, cfg, run_dir, checkpoint, progress)
+        extra = list(callbacks(run_dir) if callable(callbacks) else callbacks)
+        return _train(job, cfg, run_dir, checkpoint, progress, extra)
 
 
-def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress) -> tuple[str, dict]:
+def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list) -> tuple[str, dict]:
     callbacks = [CSVLogger(os.path.join(run_dir, "metrics.csv"), every_n_steps=cfg["log_every"]),
-                 ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every_n_steps=cfg["checkpoint_every"])]
+                 ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every_n_steps=cfg["checkpoint_every"]),
+                 *extra]
     if cfg["patience"]:
         callbacks.append(EarlyStopping("val_loss", patience=cfg["patience"], verbose=True))
     trainer = Trainer(job.model, job.optimizer, job.loss_fn, scheduler=job.scheduler,
