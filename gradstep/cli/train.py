@@ -53,7 +53,7 @@ _TYPES = {
     "seed": _int(0), "checkpoint_every": _int(0), "log_every": _int(0), "max_steps": _int(0), "patience": _int(0),
 }
 _METAVARS = {"model": "NAME", "dataset": "NAME", "optimizer": "NAME", "scheduler": "NAME", "data_path": "PATH",
-             "target": "COLUMN"}
+             "target": "COLUMN", "lr": "LR", "momentum": "M", "weight_decay": "WD", "clip_grad": "NORM"}
 
 
 def add_parser(subparsers):
@@ -70,7 +70,7 @@ def add_parser(subparsers):
              "optimizers": ", ".join(OPTIMIZERS), "schedulers": ", ".join(SCHEDULERS)}
     for key in DEFAULTS:
         p.add_argument("--" + key.replace("_", "-"), dest=key, type=_TYPES.get(key, str), default=None,
-                       metavar=_METAVARS.get(key, key.split("_")[-1].upper()), help=HELP[key].format(**names))
+                       metavar=_METAVARS.get(key, "N"), help=HELP[key].format(**names))
     p.add_argument("--config", metavar="FILE", help="TOML file with any of the settings above (keys as the flags, "
                                                     "with underscores)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly from its last checkpoint "
