@@ -14,8 +14,9 @@ dead-relu            more than ``dead_fraction`` of a ReLU layer's units output
                      zero for a whole batch, twice in a row
 saturated-units      more than ``saturated_fraction`` of a tanh/sigmoid layer's
                      outputs within 0.01 of ±1 / 0 / 1, twice in a row
-update-ratio         median ‖Δw‖/‖w‖ of a weight over the last observations
-                     outside [``ratio_low``, ``ratio_high``] (healthy: ~1e-3)
+update-ratio         median ‖Δw‖/‖w‖ of a weight over the last ``ratio_window``
+                     observations (step 1 excluded) outside [``ratio_low``,
+                     ``ratio_high``] (healthy: ~1e-3)
 loss-plateau         the best loss improved by less than ``plateau_tol`` over
                      ``plateau_patience`` epochs (or observation windows) while
                      still above ``plateau_floor`` × the first loss
@@ -103,6 +104,9 @@ class Diagnoser:
         self.findings.append(finding)
         return finding
 
+    def _fired_any(self, *rules) -> bool:
+        return any(r in rules for r, _ in self._fired)
+
     def _twice(self, key, condition: bool) -> bool:
         """True when ``condition`` held at this and the previous observation."""
         n = self._streak.get(key, 0) + 1 if condition else 0
@@ -174,8 +178,9 @@ class Diagnoser:
             if r is None or not math.isfinite(r):
                 continue
             window = self._ratios.setdefault(name, deque(maxlen=self.ratio_window))
-            window.append(r)
-            if len(window) < min(3, self.ratio_window):
+            if step > 1:  # the very first update is lr-sized for Adam-like optimizers whatever the weights: skip it
+                window.append(r)
+            if len(window) < self.ratio_window:
                 continue
             med = statistics.median(window)
             lr = record.get("lr")
@@ -187,7 +192,8 @@ class Diagnoser:
                 self._fire("update-ratio", step, med,
                            f"updates of {name!r} are {_g(med)} of its size per step (healthy is ~1e-3)",
                            f"a lower learning rate (about {_g(med / 1e-3)}x lower{_lr(lr, 1e-3 / med)})", name, epoch)
-            elif med < self.ratio_low:
+            elif med < self.ratio_low and not self._fired_any("dead-relu", "saturated-units", "exploding-gradients"):
+                # (after those, tiny updates are a symptom of a broken network, not of a small learning rate)
                 self._fire("update-ratio", step, med,
                            f"updates of {name!r} are only {_g(med)} of its size per step (healthy is ~1e-3)",
                            f"a higher learning rate (about {_g(1e-3 / med)}x higher{_lr(lr, 1e-3 / med)})", name, epoch)

@@ -50,9 +50,11 @@ def _fmt(v) -> str:
 
 
 def _table(headers: list, rows: list, left: int = 1) -> str:
-    head = "".join(f'<th class="{"l" if i < left else ""}">{_e(h)}</th>' for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{_e(_fmt(c))}</td>'
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
+    def cell(tag, i, text):
+        return f'<{tag} class="l">{text}</{tag}>' if i < left else f"<{tag}>{text}</{tag}>"
+
+    head = "".join(cell("th", i, _e(h)) for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(cell("td", i, _e(_fmt(c))) for i, c in enumerate(r)) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -105,7 +107,8 @@ def _header(run_dir, summary, config) -> str:
     if status:
         extra = f" ({_e(summary.get('error'))})" if summary.get("error") else ""
         out.append(f"<p>status: <b>{_e(status)}</b>{extra}"
-                   + (f", {summary['steps']} steps in {summary.get('seconds', '?')} s" if "steps" in summary else "")
+                   + (f", {summary['steps']} steps" if "steps" in summary else "")
+                   + (f" in {summary['seconds']} s" if "seconds" in summary else "")
                    + "</p>")
     if final:
         keys = [k for k in final if k not in ("epoch", "step") and isinstance(final[k], (int, float))]
