@@ -80,8 +80,10 @@ def measure(every: int, cycles: int = 30, warmup: int = 10) -> dict:
             plain_ms.append(ta / every * 1e3)
             observed_ms.append(tb / every * 1e3)
         obs.close()
-    return {"every": every, "plain_ms": statistics.median(plain_ms), "observed_ms": statistics.median(observed_ms),
-            "overhead": statistics.median(ratios) - 1.0}
+    overhead = statistics.median(ratios) - 1.0
+    plain = statistics.median(plain_ms)
+    return {"every": every, "plain_ms": plain, "observed_ms": statistics.median(observed_ms), "overhead": overhead,
+            "per_observation_ms": overhead * plain * every}
 
 
 def main(argv=None) -> int:
@@ -95,12 +97,13 @@ def main(argv=None) -> int:
     everies = args.every or [DEFAULT_EVERY, 1, 5, 10, 50]
     print(f"mlp workload (784-512-512-10, batch 128, Adam), {THREADS} BLAS threads, median over {args.cycles} "
           "cycles of N steps, plain and observed interleaved step by step")
-    print(f"{'every':>6} {'plain ms/step':>14} {'observed ms/step':>17} {'overhead':>9}")
+    print(f"{'every':>6} {'plain ms/step':>14} {'observed ms/step':>17} {'overhead':>9} {'ms/observation':>15}")
     worst = None
     for n in everies:
         r = measure(n, args.cycles)
         mark = "  <- default" if n == DEFAULT_EVERY else ""
-        print(f"{n:>6} {r['plain_ms']:>14.2f} {r['observed_ms']:>17.2f} {r['overhead']:>8.1%}{mark}", flush=True)
+        print(f"{n:>6} {r['plain_ms']:>14.2f} {r['observed_ms']:>17.2f} {r['overhead']:>8.1%} "
+              f"{r['per_observation_ms']:>15.2f}{mark}", flush=True)
         if n == DEFAULT_EVERY:
             worst = r["overhead"]
     if worst is not None and worst > 0.05:

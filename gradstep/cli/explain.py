@@ -61,22 +61,23 @@ def _from_run(args):
     if hasattr(ds, "decode") and x.dtype.kind in "iu":
         notes.append(f"input text: {ds.decode(x.reshape(-1).tolist())!r}")
     classes = info.get("classes") or None
-    return model, x, y, job.loss_fn, classes, image_shape(ds, x[0]) if x.dtype.kind == "f" else None, notes
+    shape = image_shape(ds, x[0]) if x.dtype.kind == "f" else None
+    return model, x, y, job.loss_fn, classes, shape, notes, getattr(ds, "decode", None)
 
 
 def run(args) -> int:
     from ..observe.explain import default_example, explain_step, tiny_model
 
     if args.run_dir:
-        model, x, y, loss_fn, classes, shape, notes = _from_run(args)
+        model, x, y, loss_fn, classes, shape, notes, decode = _from_run(args)
     else:
         model = tiny_model()
         x, y, classes = default_example(args.index, args.split)
-        loss_fn, shape = None, (1, 8, 8)
+        loss_fn, shape, decode = None, (1, 8, 8), None
         notes = [f"model: a tiny fresh network 64 -> 16 -> ReLU -> 10 (seed 0); example {args.index} of the bundled "
                  f"8x8 digits ({args.split} split)"]
     explanation = explain_step(model, x, y, lr=args.lr, loss_fn=loss_fn, classes=classes, image_shape=shape,
-                               notes=notes)
+                               notes=notes, decode=decode)
     print(explanation, end="")
     if args.html:
         from ..interop.safetensors import atomic_write

@@ -69,6 +69,7 @@ class Explanation:
     classes: list | None = None
     image_shape: tuple | None = None
     notes: list = field(default_factory=list)
+    decode: object = None  # ids -> text, for language models
 
     # ------------------------------------------------------------ rendering
     def sections(self) -> list[tuple[str, list[str]]]:
@@ -163,7 +164,13 @@ class Explanation:
         p = self.probs.reshape(-1, self.probs.shape[-1])[-1]
         lines = ["p = softmax(logits) = exp(logits) / Σ exp(logits)", f"p = {_vec(p, n=10)}  (sum {_f(p.sum())})"]
         pred = int(p.argmax())
-        lines.append(f"the network's guess: class {pred} with p = {_f(p[pred])}")
+        if self.probs.ndim == 3 and k is not None:
+            name = (lambda i: repr(self.decode([i]))) if self.decode else str
+            lines[0] = "p = softmax(logits) at every position; at the last one:"
+            lines.append(f"after the last input token the network expects {name(pred)} (p = {_f(p[pred])}); the "
+                         f"actual next token is {name(k)} (p = {_f(p[k])})")
+        else:
+            lines.append(f"the network's guess: class {pred} with p = {_f(p[pred])}")
         if k is not None and self.probs.ndim == 2:
             lines.append(f"loss = −log p[{k}] = −log {_f(p[k])} = {_f(self.loss_before)}   (cross-entropy)")
         else:
@@ -281,7 +288,7 @@ def _leaf_modules(model) -> list[tuple[str, object]]:
 
 
 def explain_step(model, x, target, lr: float = 0.1, loss_fn=None, classes=None, image_shape=None,
-                 title: str | None = None, notes=(), show_updates: int = 3) -> Explanation:
+                 title: str | None = None, notes=(), show_updates: int = 3, decode=None) -> Explanation:
     """Run one learning step of ``model`` on one example and record every number; the model is left unchanged.
 
     Args:
@@ -291,6 +298,7 @@ def explain_step(model, x, target, lr: float = 0.1, loss_fn=None, classes=None, 
         lr: the learning rate of the plain gradient descent update.
         loss_fn: ``loss_fn(output, target)`` (default cross-entropy; ``(1, T, V)`` outputs are flattened).
         classes, image_shape: for the text (class names; draw the input as an image).
+        decode: for language models, ``decode(ids) -> str`` to show tokens as text.
         show_updates: weights shown per parameter tensor in the update section.
     """
     xt = x if isinstance(x, Tensor) else Tensor._wrap(numpy.ascontiguousarray(x))
@@ -366,7 +374,7 @@ def explain_step(model, x, target, lr: float = 0.1, loss_fn=None, classes=None, 
         model.train(was_training)
     return Explanation(title or "gradstep explain: one learning step on one example", xt._data.copy(),
                        tt._data.copy(), records, logit_arr, probs, loss_before, loss_after, probs_after, grad_logits,
-                       float(lr), updates, classes=classes, image_shape=image_shape, notes=list(notes))
+                       float(lr), updates, classes=classes, image_shape=image_shape, notes=list(notes), decode=decode)
 
 
 def _default_loss(output, target):

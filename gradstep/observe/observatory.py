@@ -105,8 +105,13 @@ class Observatory(Callback):
         """Whether optimizer step ``step`` (counted from 1) is observed."""
         return self.every > 0 and (step == 1 or step % self.every == 0)
 
-    def begin(self, model, optimizer=None, start_step: int = 0, train_data=None, val_data=None) -> None:
-        """Start watching ``model`` (called by the constructor or by ``on_train_begin``)."""
+    def begin(self, model, optimizer=None, start_step: int = 0, train_data=None, val_data=None,
+              arm: bool = True) -> None:
+        """Start watching ``model`` (called by the constructor or by ``on_train_begin``).
+
+        ``arm``: attach the hooks now if the next step is observed (a raw loop); the Trainer arms
+        them in ``on_batch_begin`` instead, so nothing else that runs the model in between is observed.
+        """
         self.model, self.optimizer = model, optimizer
         self.capture = ActivationCapture(model)
         self._step = start_step
@@ -125,7 +130,7 @@ class Observatory(Callback):
         self._resume = None
         self._t_last = time.perf_counter()
         self._samples = 0
-        if self.observed(self._step + 1):
+        if arm and self.observed(self._step + 1):
             self._arm(self._step + 1)
 
     def step(self, loss=None, batch_size: int | None = None) -> dict | None:
@@ -283,7 +288,7 @@ class Observatory(Callback):
         self._epoch = trainer.epoch
         train = getattr(trainer.train_loader, "dataset", None)
         val = getattr(trainer.val_loader, "dataset", None) if trainer.val_loader is not None else None
-        self.begin(trainer.model, trainer.optimizer, trainer.step, train, val)
+        self.begin(trainer.model, trainer.optimizer, trainer.step, train, val, arm=False)
 
     def on_batch_begin(self, trainer, logs):
         if self._armed_step != logs["step"] and self.observed(logs["step"]):
@@ -319,7 +324,7 @@ class Observatory(Callback):
 
     def state_dict(self) -> dict:
         state = {}
-        if self.recorder is not None and self._open:
+        if self.recorder is not None:
             state["rows"] = self.recorder.state_dict()
         if self.diagnoser is not None:
             state["diagnoser"] = self.diagnoser.state_dict()

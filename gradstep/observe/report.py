@@ -251,8 +251,8 @@ def _natural(name: str) -> list:
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")]
 
 
-def _classes(run_dir: str) -> str:
-    info = read_json(run_dir, "classes")
+def _classes(run_dir: str, extra: dict) -> str:
+    info = read_json(run_dir, "classes") or extra.get("classes")
     if info is None:
         return ""
     out = [f"<h2>Predictions on the {_e(info.get('split', ''))} set</h2>",
@@ -262,7 +262,7 @@ def _classes(run_dir: str) -> str:
     out.append(_img(img, "confusion matrix") if img else
                "<p>Confusion matrix (rows: true class, columns: predicted):</p>"
                + _table(["true \\ predicted"] + classes, [[c] + row for c, row in zip(classes, m)]))
-    arrays = read_arrays(run_dir, "misclassified")
+    arrays = read_arrays(run_dir, "misclassified") if "classes" not in extra else extra.get("misclassified")
     shape = info.get("image_shape")
     examples = info.get("examples") or []
     if examples and shape and arrays is not None:
@@ -291,12 +291,47 @@ def _boundaries(run_dir: str) -> str:
             "plane, with the training points on top.</p>" + _img(img, "decision boundaries") + text)
 
 
-def _samples(run_dir: str) -> str:
-    s = read_json(run_dir, "samples")
+def _samples(run_dir: str, extra: dict) -> str:
+    s = read_json(run_dir, "samples") or extra.get("samples")
     if s is None:
         return ""
     return (f"<h2>Generated text</h2><p>Prompt {_e(repr(s.get('prompt')))}, {s.get('tokens')} new tokens, "
             f"temperature {s.get('temperature')}:</p><pre>{_e(s.get('text', ''))}</pre>")
+
+
+def _from_model(run_dir: str) -> dict:
+    """For a run trained without an Observatory: predictions and text samples from its saved model.
+
+    Best effort: only a ``gradstep train`` run folder (config.toml + model or checkpoint) qualifies, and
+    any failure (a dataset file that moved, an unknown model) just leaves those sections out.
+    """
+    from .. import backend
+    from . import snapshots
+
+    need_classes = read_json(run_dir, "classes") is None
+    need_samples = read_json(run_dir, "samples") is None
+    if not (need_classes or need_samples) or not os.path.exists(os.path.join(run_dir, "config.toml")):
+        return {}
+    rng = backend.get_rng_state()
+    try:
+        from ..train import recipe
+
+        model, meta = recipe.load_model(run_dir)
+        job = recipe.build(recipe.resolve_config(meta["config"]))
+        out = {}
+        if need_classes and meta["data_info"].get("task") == "classification":
+            res = snapshots.class_results(model, job.val_loader.dataset)
+            if res is not None:
+                out["classes"], out["misclassified"] = res
+                out["classes"]["split"] = "validation"
+        if need_samples and meta["data_info"].get("task") == "lm":
+            backend.manual_seed(0)
+            out["samples"] = snapshots.generate_samples(model, job.train_loader.dataset)
+        return out
+    except Exception:  # noqa: BLE001 - see the docstring
+        return {}
+    finally:
+        backend.set_rng_state(rng)
 
 
 # ---------------------------------------------------------------------------------- page
@@ -325,7 +360,9 @@ def render_report(run_dir) -> str:
     else:
         parts.append('<p class="muted">No observations.jsonl: gradient flow, update ratios and activation '
                      "statistics need a run trained with an Observatory.</p>")
-    parts += [_histograms(run_dir, list(obs[-1]["params"]) if obs else []), _classes(run_dir), _boundaries(run_dir), _samples(run_dir)]
+    extra = _from_model(run_dir)
+    parts += [_histograms(run_dir, list(obs[-1]["params"]) if obs else []), _classes(run_dir, extra),
+              _boundaries(run_dir), _samples(run_dir, extra)]
     body = "\n".join(p for p in parts if p)
     title = _e(f"gradstep report: {os.path.basename(os.path.abspath(run_dir))}")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'

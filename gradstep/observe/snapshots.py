@@ -183,7 +183,10 @@ def generate_samples(model, dataset, tokens: int = 120, temperature: float = 0.8
         return None
     first = dataset[0]
     prompt_ids = _np(first[0] if isinstance(first, (tuple, list)) else first).reshape(-1)[:8].astype(numpy.int64)
+    from .. import backend
+
     was_training = model.training
+    rng_state = backend.get_rng_state()  # sampling must not change the run's random stream (exact resume)
     model.eval()
     try:
         with no_grad():
@@ -194,6 +197,7 @@ def generate_samples(model, dataset, tokens: int = 120, temperature: float = 0.8
                 out = model.generate(idx, max_new_tokens=tokens)
     finally:
         model.train(was_training)
+        backend.set_rng_state(rng_state)
     ids = _np(out).reshape(-1).tolist()
     return {"prompt": dataset.decode(prompt_ids.tolist()), "text": dataset.decode(ids), "tokens": tokens,
             "temperature": temperature}
