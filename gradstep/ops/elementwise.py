@@ -322,7 +322,11 @@ class LeakyRelu(Function):
 
 
 class Gelu(Function):
-    """GELU, exact ``x Φ(x)`` or the tanh approximation PyTorch offers."""
+    """GELU, exact ``x Φ(x)`` or the tanh approximation PyTorch offers.
+
+    float32 runs :func:`_gelu_pieces` (no float64 temporaries, cache-sized
+    pieces); backward reads the input and the saved ``Φ(x)``.
+    """
 
     def forward(self, a, approximate):
         self.a, self.approximate = a, approximate
@@ -330,6 +334,9 @@ class Gelu(Function):
             k = math.sqrt(2 / math.pi)
             self.t = xp.tanh(k * (a + 0.044715 * a**3))
             return 0.5 * a * (1 + self.t)
+        if a.dtype == xp.float32:
+            out, self.cdf = _gelu_pieces(a, self.needs_input_grad[0])
+            return out
         self.cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))
         return a * self.cdf
 
@@ -340,6 +347,8 @@ class Gelu(Function):
             t = self.t
             dt = (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + t) + 0.5 * a * dt)
+        if a.dtype == xp.float32:
+            return _gelu_backward_pieces(a, self.cdf, g)
         pdf = xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
         return g * (self.cdf + a * pdf)
 
@@ -523,6 +532,98 @@ def cast(input: Tensor, dtype) -> Tensor:
 def clone(input):
     """A copy with its own storage; gradients flow back to ``input``."""
     return Clone.apply(_as_tensor(input))
+
+
+# ------------------------------------------------------- cache-sized pieces
+_PIECE = 1 << 16
+"""Elements per piece of a long elementwise kernel. A kernel makes ~25 passes;
+on pieces this size its few float32 scratch buffers stay in L2, so the passes
+run at cache speed instead of memory speed (measured ~1.2x over whole arrays,
+3x over pieces of 4096)."""
+
+
+def _pieces(n):
+    return [(lo, min(n, lo + _PIECE)) for lo in range(0, n, _PIECE)]
+
+
+# GELU: Φ(-|x|) = exp(-x²/2) R(|x|), with R(a) = P(a) / Q(a) a rational fit (our own, relative error
+# 4e-7 in float64) of 0.5 exp(a²/2) erfc(a / √2) on [0, 14]; Φ(x) = 1 - Φ(-x). In float32 Φ has
+# absolute error below 2.5e-7 and keeps relative accuracy in the tail, where x Φ(x) is tiny
+# (PyTorch's float32 gelu loses it there).
+_GELU_P = (11.700054087794246, 8.470014453996113, 2.7969636255563377, 0.39889557334431824)
+_GELU_Q = (23.400117046287583, 35.61018069489836, 22.310171499310425, 7.0062050301922625)
+_GELU_CLAMP = 14.0  # Φ(-14) underflows float32; clamping keeps P and Q finite for huge |x|
+
+
+def _gelu_pieces(x, keep_cdf):
+    """Exact GELU of a float32 array in float32: ``(x Φ(x), Φ(x) or None)``."""
+    xf = xp.ascontiguousarray(x).reshape(-1)
+    n = xf.size
+    y = xp.empty(n, xp.float32)
+    cdf = xp.empty(n, xp.float32) if keep_cdf else None
+    size = min(n, _PIECE)
+    a_buf, b_buf, c_buf = (xp.empty(size, xp.float32) for _ in range(3))
+    mask_buf = xp.empty(size, xp.bool_)
+    limit = xp.full(size, _GELU_CLAMP, xp.float32)  # two-array minimum: NumPy's array-scalar one is 5x slower
+    with xp.errstate(over="ignore"):  # x² of a huge x is inf, and exp(-inf) = 0 is right
+        _gelu_loop(xf, y, cdf, a_buf, b_buf, c_buf, mask_buf, limit)
+    return y.reshape(x.shape), cdf
+
+
+def _gelu_loop(xf, y, cdf, a_buf, b_buf, c_buf, mask_buf, limit):
+    p0, p1, p2, p3 = _GELU_P
+    q0, q1, q2, q3 = _GELU_Q
+    for lo, hi in _pieces(xf.size):
+        k = hi - lo
+        v = xf[lo:hi]
+        a, b, c, m = a_buf[:k], b_buf[:k], c_buf[:k], mask_buf[:k]
+        xp.abs(v, out=a)
+        xp.minimum(a, limit[:k], out=a)
+        xp.multiply(a, p3, out=b)
+        b += p2
+        b *= a
+        b += p1
+        b *= a
+        b += p0
+        xp.add(a, q3, out=c)
+        c *= a
+        c += q2
+        c *= a
+        c += q1
+        c *= a
+        c += q0
+        b /= c                      # R(|x|)
+        xp.multiply(v, v, out=c)
+        c *= -0.5
+        xp.exp(c, out=c)
+        b *= c                      # h = Φ(-|x|)
+        xp.greater(v, 0, out=m)
+        out = c if cdf is None else cdf[lo:hi]
+        xp.multiply(b, -2.0, out=out)
+        out += 1.0
+        out *= m
+        out += b                    # Φ(x) = h, or 1 - h where x > 0
+        xp.multiply(v, out, out=y[lo:hi])
+
+
+def _gelu_backward_pieces(x, cdf, g):
+    """``g (Φ(x) + x φ(x))`` in float32 pieces."""
+    xf = xp.ascontiguousarray(x).reshape(-1)
+    gf = xp.ascontiguousarray(g, dtype=xp.float32).reshape(-1)
+    n = xf.size
+    out = xp.empty(n, xp.float32)
+    inv_sqrt_2pi = 1 / math.sqrt(2 * math.pi)
+    with xp.errstate(over="ignore", invalid="ignore"):  # huge |x|: x² = inf, φ = 0
+        for lo, hi in _pieces(n):
+            v, t = xf[lo:hi], out[lo:hi]
+            xp.multiply(v, v, out=t)
+            t *= -0.5
+            xp.exp(t, out=t)
+            t *= v
+            t *= inv_sqrt_2pi
+            t += cdf[lo:hi]
+            t *= gf[lo:hi]
+    return out.reshape(x.shape)
 
 
 # ------------------------------------------------------------ error function

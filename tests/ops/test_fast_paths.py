@@ -1,0 +1,102 @@
+"""Speed paths (float32 kernels, cache-sized pieces, fused ops) against PyTorch, and the float32 discipline.
+
+The generic op tests use small shapes; these check the fast kernels where
+they differ from the simple code: several pieces, non-contiguous inputs,
+extreme values, and that no op turns float32 into float64.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import gradstep as gs
+from gradstep.ops import elementwise
+from tests.oracle import check
+
+
+# ------------------------------------------------------------------- GELU
+def test_gelu_float32_kernel_over_several_pieces(torch, rng):
+    n = elementwise._PIECE * 2 + 77  # three pieces, the last one short
+    a = (rng.standard_normal(n) * 3).astype(np.float32)
+    check(gs.gelu, torch.nn.functional.gelu, [a], torch=torch, gradcheck=False)
+
+
+def test_gelu_float32_accuracy_including_tails(torch):
+    x = np.linspace(-20, 20, 40001, dtype=np.float32)
+    got = gs.gelu(gs.tensor(x)).numpy()
+    # x Φ(x) with Φ(x) = erfc(-x / √2) / 2 in float64 (accurate in the tail, unlike 1 + erf(x / √2)).
+    ref = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=2e-6, atol=3e-7)
+    want_torch = torch.nn.functional.gelu(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(got, want_torch, rtol=1.3e-5, atol=1e-5)
+    # Relative accuracy in the negative tail, where x Φ(x) is tiny but representable.
+    tail = (x < -3) & (np.abs(ref) > 1e-30)
+    np.testing.assert_allclose(got[tail], ref[tail], rtol=2e-5)
+
+
+def test_gelu_float32_gradient_in_the_tails(torch):
+    x = np.array([-30.0, -12.0, -6.0, -1e-3, 0.0, 1e-3, 6.0, 12.0, 1e6], np.float32)
+    x64 = x.astype(np.float64)
+    # d/dx x Φ(x) = Φ(x) + x φ(x)
+    want = 0.5 * np.array([math.erfc(-v / math.sqrt(2)) for v in x64]) + x64 * np.exp(-0.5 * x64**2) / math.sqrt(2 * math.pi)
+    g = gs.tensor(x, requires_grad=True)
+    gs.gelu(g).sum().backward()
+    assert g.grad.dtype == gs.float32
+    np.testing.assert_allclose(g.grad.numpy(), want, rtol=1e-5, atol=1e-7)
+
+
+def test_gelu_huge_and_infinite_inputs_stay_finite_where_defined():
+    y = gs.gelu(gs.tensor([1e30, -1e30, 3e38, float("inf")])).numpy()
+    np.testing.assert_array_equal(y[:3], np.array([1e30, 0.0, 3e38], np.float32))
+    assert y[3] == np.inf
+
+
+def test_gelu_non_contiguous_input(torch, rng):
+    a = rng.standard_normal((6, 8)).astype(np.float32)
+    check(lambda x: gs.gelu(x.T), lambda x: torch.nn.functional.gelu(x.T), [a], torch=torch, gradcheck=False)
+
+
+# ------------------------------------------------------- float32 discipline
+def _f32(rng, *shape):
+    return gs.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+
+
+F32_CASES = {
+    "gelu": lambda r: gs.gelu(_f32(r, 3, 4)),
+    "gelu_tanh": lambda r: gs.gelu(_f32(r, 3, 4), approximate="tanh"),
+    "relu": lambda r: gs.relu(_f32(r, 3, 4)),
+    "linear": lambda r: gs.nn.functional.linear(_f32(r, 5, 4), _f32(r, 3, 4), _f32(r, 3)),
+    "linear_3d": lambda r: gs.nn.functional.linear(_f32(r, 2, 5, 4), _f32(r, 3, 4), _f32(r, 3)),
+    "layer_norm": lambda r: gs.nn.functional.layer_norm(_f32(r, 3, 8), (8,), _f32(r, 8), _f32(r, 8)),
+    "softmax": lambda r: gs.softmax(_f32(r, 3, 5), dim=-1),
+    "log_softmax": lambda r: gs.log_softmax(_f32(r, 3, 5), dim=-1),
+    "cross_entropy": lambda r: gs.nn.functional.cross_entropy(_f32(r, 6, 5), gs.tensor([0, 1, 2, 3, 4, 0])),
+    "conv2d": lambda r: gs.nn.functional.conv2d(_f32(r, 2, 3, 6, 6), _f32(r, 4, 3, 3, 3), _f32(r, 4), padding=1),
+    "max_pool2d": lambda r: gs.nn.functional.max_pool2d(_f32(r, 2, 3, 6, 6), 2),
+    "sdpa": lambda r: gs.nn.functional.scaled_dot_product_attention(
+        _f32(r, 2, 2, 5, 4), _f32(r, 2, 2, 5, 4), _f32(r, 2, 2, 5, 4), is_causal=True),
+    "embedding": lambda r: gs.nn.functional.embedding(gs.tensor([[1, 2], [0, 3]]), _f32(r, 5, 4)),
+    "mean_var": lambda r: _f32(r, 4, 5).var(dim=0) + _f32(r, 5).mean(),
+}
+
+
+@pytest.mark.parametrize("name", list(F32_CASES))
+def test_float32_in_float32_out_and_grads(name, rng):
+    out = F32_CASES[name](rng)
+    assert out.dtype == gs.float32, f"{name} gave {out.dtype}"
+    leaves = []
+    stack, seen = [out.grad_fn], set()
+    while stack:  # find the leaves that require grad
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        for t, parent in zip(node.inputs, node.parents):
+            if parent is None and t.requires_grad:
+                leaves.append(t)
+            stack.append(parent)
+    (out * out).sum().backward()
+    assert leaves
+    for t in leaves:
+        assert t.grad is not None and t.grad.dtype == gs.float32, f"{name}: a gradient is {t.grad.dtype}"
