@@ -44,7 +44,7 @@ from .anomaly import AnomalyError, detect_anomaly
 from .diagnosis import Diagnoser, Finding
 from .hooks import ActivationCapture
 from .recorder import Recorder, read_arrays
-from .stats import norm, update_ratio
+from .stats import norm
 
 __all__ = ["Observatory", "DEFAULT_EVERY"]
 
@@ -88,6 +88,7 @@ class Observatory(Callback):
         self.model = self.optimizer = None
         self.capture: ActivationCapture | None = None
         self._before: dict | None = None
+        self._buffers: dict = {}
         self._armed_step: int | None = None
         self._resume: dict | None = None
         self._anomaly_ctx = None
@@ -156,7 +157,16 @@ class Observatory(Callback):
     # ------------------------------------------------------------ internals
     def _arm(self, step: int) -> None:
         self.capture.attach()
-        self._before = {n: p._data.copy() for n, p in self.model.named_parameters()}
+        # the copies go into buffers kept from the last observation: no allocation, no page faults
+        old = self._buffers
+        self._before = {}
+        for n, p in self.model.named_parameters():
+            buf = old.get(n)
+            if buf is None or buf.shape != p._data.shape or buf.dtype != p._data.dtype:
+                buf = numpy.empty_like(p._data)
+            numpy.copyto(buf, p._data)
+            self._before[n] = buf
+        self._buffers = self._before
         self._armed_step = step
 
     def _after_step(self, step: int, loss, batch_size, epoch, lr) -> dict | None:
@@ -186,8 +196,12 @@ class Observatory(Callback):
             if gn is not None:
                 total += gn * gn
             entry = {"ndim": int(w.ndim), "norm": norm(w), "grad_norm": gn}
-            if name in before:
-                entry["update_ratio"] = update_ratio(before[name], w)
+            b = before.get(name)
+            if b is not None:
+                w0 = norm(b)
+                numpy.subtract(w, b, out=b)  # Δw, in the snapshot buffer
+                dw = norm(b)
+                entry["update_ratio"] = (dw / w0 if w0 else (0.0 if dw == 0 else math.inf))
             params[name] = entry
         record = {"step": int(step), "epoch": epoch,
                   "loss": None if loss is None else float(loss.item() if hasattr(loss, "item") else loss),
@@ -274,7 +288,7 @@ class Observatory(Callback):
         self._open = False
         if self.capture is not None:
             self.capture.detach()
-        self._armed_step, self._before = None, None
+        self._armed_step, self._before, self._buffers = None, None, {}
         if self._anomaly_ctx is not None:
             self._anomaly_ctx.__exit__(None, None, None)
             self._anomaly_ctx = None

@@ -71,9 +71,14 @@ def activation_stats(a: numpy.ndarray, kind: str | None = None) -> dict:
         a: a layer's output, batch first.
         kind: ``"relu"``, ``"tanh"``, ``"sigmoid"`` or None (plain statistics).
     """
-    a64 = a.astype(numpy.float64, copy=False)
-    out = {"mean": float(a64.mean()) if a.size else float("nan"),
-           "std": float(a64.std()) if a.size else float("nan")}
+    out = {"mean": float("nan"), "std": float("nan")}
+    if a.size:
+        flat = a.reshape(-1)
+        if flat.dtype.kind != "f":
+            flat = flat.astype(numpy.float64)
+        mean = float(flat.sum(dtype=numpy.float64)) / flat.size
+        centred = flat - flat.dtype.type(mean)  # centred first: no cancellation in the variance
+        out["mean"], out["std"] = mean, math.sqrt(float(numpy.dot(centred, centred)) / flat.size)
     if kind is None or a.ndim < 2 or a.size == 0:
         return out
     axes = unit_axes(a.ndim)
@@ -94,7 +99,7 @@ def update_ratio(before: numpy.ndarray, after: numpy.ndarray) -> float:
     first step), 0 when it was zero and stayed zero.
     """
     w = norm(before)
-    dw = norm(after - before)
+    dw = norm(after - before)  # (the subtraction is the one allocation: Δw must be formed to be measured exactly)
     if w == 0.0:
         return 0.0 if dw == 0.0 else math.inf
     return dw / w
