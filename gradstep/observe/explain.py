@@ -231,8 +231,19 @@ _ACT_TEXT = {"ReLU": "activation a = max(0, z)", "ReLU6": "activation a = min(ma
              "GELU": "activation a = z·Φ(z)", "SiLU": "activation a = z·sigmoid(z)",
              "LeakyReLU": "activation a = max(0, z) + slope·min(0, z)", "ELU": "activation a = z or e^z − 1",
              "Softplus": "activation a = log(1 + e^z)"}
-_OTHER_TEXT = {"Flatten": "one flat vector per example,", "Dropout": "identity in eval mode (drops units only "
-               "while training), output", "Standardize": "(x − mean) / std with the training set's statistics,"}
+_OTHER_TEXT = {
+    "Flatten": "one flat vector per example,",
+    "Dropout": "identity in eval mode (drops units only while training), output",
+    "Standardize": "(x − mean) / std with the training set's statistics,",
+    "Conv1d": "convolution: a weighted sum over each small window of every input channel, plus a bias, output",
+    "Conv2d": "convolution: a weighted sum over each small window of every input channel, plus a bias, output",
+    "MaxPool1d": "the largest value of each window, output", "MaxPool2d": "the largest value of each window, output",
+    "AvgPool2d": "the mean of each window, output",
+    "Embedding": "a learned vector looked up for each token id, output",
+    "LayerNorm": "normalised to mean 0 and std 1 over the features, then scaled and shifted, output",
+    "BatchNorm1d": "normalised with the running mean and std, then scaled and shifted, output",
+    "BatchNorm2d": "normalised with the running mean and std, then scaled and shifted, output",
+}
 _DERIV = {"Tanh": "(1 − a²)", "Sigmoid": "a·(1 − a)"}
 
 

@@ -161,6 +161,11 @@ def _curves(metrics: list, obs: list) -> str:
         xs, ys = [r["step"] for r in obs if r.get("lr") is not None], [r["lr"] for r in obs if r.get("lr") is not None]
     if xs:
         out.append(_img(plots.lines([("learning rate", xs, ys)], "learning rate", "step", "lr"), "learning rate"))
+    speed = [(r["step"], r["throughput"]) for r in obs if r.get("throughput")]
+    if len(speed) > 1:
+        out.append(_img(plots.lines([("samples/s", [s for s, _ in speed], [v for _, v in speed])],
+                                    "throughput (samples per second between observations)", "step", "samples/s"),
+                        "throughput"))
     if epochs:
         keys = [k for k in ("epoch", "step", "train_loss", "val_loss", *(f"train_{m}" for m in metric_keys),
                             *(f"val_{m}" for m in metric_keys), "lr") if any(r.get(k) is not None for r in epochs)]

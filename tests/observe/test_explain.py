@@ -93,7 +93,8 @@ def test_works_on_other_models_and_sequences():
     e = explain_step(model, x, y, lr=0.5)
     assert e.probs.shape == (1, 4, 11) and e.loss_after < e.loss_before
     text = str(e)
-    assert "0 (Embedding): output (1, 4, 8)" in text and "mean over positions" in text
+    assert "0 (Embedding): a learned vector looked up for each token id, output (1, 4, 8)" in text
+    assert "mean over positions" in text
     assert "dL/dweight: shape (11, 8)" in text
 
 
