@@ -3,7 +3,8 @@
 For each workload (``mlp``, ``cnn`` of benchmarks/workloads.py) it trains with
 the same global batch in two layouts of the same two cores:
 
-* 1 process x 2 threads: the plain step, BLAS and gradstep's optimizer threads set to 2;
+* 1 process x 2 threads: the plain step, BLAS and gradstep's optimizer threads set to 2
+  (and, for reference, 1 process x 1 thread);
 * 2 ranks x 1 thread: ``mpirun -n 2``, each rank half of the batch, the model
   wrapped in ``DistributedDataParallel``, gradients averaged with one Allreduce
   per bucket.
@@ -66,8 +67,9 @@ def worker(name: str, seconds: float, threads: int) -> dict:
         step()
     # calibrate on rank 0 so every rank runs the same number of steps
     t = time.perf_counter()
-    step()
-    steps = max(5, int(seconds / max(time.perf_counter() - t, 1e-4)))
+    for _ in range(3):
+        step()
+    steps = max(5, int(3 * seconds / max(time.perf_counter() - t, 1e-4)))
     steps = dist.broadcast_object(steps)
     if world > 1:
         dist.barrier()
@@ -146,22 +148,24 @@ def main(argv=None) -> None:
 
     print(f"{time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · "
           f"Python {platform.python_version()} · NumPy {numpy.__version__} · {Path(mpirun).name} {mpirun}")
-    header = (f"{'workload':<9} {'batch':>5} {'1x2 thr':>10} {'2x1 rank':>10} {'speed-up':>8} "
+    header = (f"{'workload':<9} {'batch':>5} {'1x1 thr':>10} {'1x2 thr':>10} {'2x1 rank':>10} {'speed-up':>8} "
               f"{'step ms':>8} {'allreduce':>9} {'sync':>6} {'grads':>8} {'bare AR (of step)':>17}")
     print(header)
     print("-" * len(header))
     from .workloads import BATCH
 
     for name in args.workloads:
+        one = _launch([], name, args.seconds, threads=1)
         single = _launch([], name, args.seconds, threads=2)
         multi = _launch([mpirun, "-n", "2"], name, args.seconds, threads=1)
         step_ms = 1e3 * multi["seconds"] / multi["steps"]
-        print(f"{name:<9} {BATCH[name]:>5} {single['samples_per_s']:>8.0f}/s {multi['samples_per_s']:>8.0f}/s "
+        print(f"{name:<9} {BATCH[name]:>5} {one['samples_per_s']:>8.0f}/s {single['samples_per_s']:>8.0f}/s "
+              f"{multi['samples_per_s']:>8.0f}/s "
               f"{multi['samples_per_s'] / single['samples_per_s']:>7.2f}x {step_ms:>8.1f} "
               f"{100 * multi['allreduce_share']:>8.1f}% {100 * multi['sync_share']:>5.1f}% "
               f"{multi['grad_mb']:>5.1f} MB {multi['bare_allreduce_ms']:>5.2f} ms "
               f"({100 * multi['bare_allreduce_ms'] / step_ms:.1f}%)", flush=True)
-    print("\n1x2 thr: one process, 2 BLAS/optimizer threads; 2x1 rank: mpirun -n 2, 1 thread each, half the "
+    print("\n1x1 / 1x2 thr: one process, 1 or 2 BLAS and optimizer threads; speed-up: 2x1 over 1x2; 2x1 rank: mpirun -n 2, 1 thread each, half the "
           "batch per rank (samples/s of the same global batch). allreduce: share of a data-parallel step inside "
           "the gradient Allreduce (waiting for the slower rank included); sync: the whole sync_gradients (packing "
           "too); bare AR: one Allreduce of all gradient buckets after a barrier (no waiting), and its share of a step.")
