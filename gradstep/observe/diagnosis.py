@@ -19,7 +19,9 @@ update-ratio         median ‖Δw‖/‖w‖ of a weight over the last ``ratio_
                      ``ratio_high``] (healthy: ~1e-3)
 loss-plateau         the best loss improved by less than ``plateau_tol`` over
                      ``plateau_patience`` epochs (or observation windows) while
-                     still above ``plateau_floor`` × the first loss
+                     still above ``plateau_floor`` × the first loss (with
+                     validation, the validation loss must have stalled too and
+                     still be above ``plateau_floor`` × its first value)
 overfitting          validation loss above its best for each of the last
                      ``overfit_patience`` epochs, by ``overfit_rise`` on average
                      (and by ``overfit_min_rise`` at least), while training loss fell
@@ -77,12 +79,12 @@ class Diagnoser:
     ratio_high: float = 1e-1
     ratio_window: int = 5
     plateau_tol: float = 0.01
-    plateau_patience: int = 3
-    plateau_floor: float = 0.05
+    plateau_patience: int = 4
+    plateau_floor: float = 0.3
     plateau_window: int = 10
-    overfit_rise: float = 0.2
-    overfit_patience: int = 3
-    overfit_min_rise: float = 0.02
+    overfit_rise: float = 0.25
+    overfit_patience: int = 5
+    overfit_min_rise: float = 0.05
     findings: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -230,8 +232,12 @@ class Diagnoser:
         train, val = logs.get("train_loss"), logs.get("val_loss")
         self._epochs.append({"epoch": epoch, "train_loss": train, "val_loss": val})
         trains = [e["train_loss"] for e in self._epochs if _finite(e["train_loss"])]
-        if trains:
-            self._plateau(trains, step, epoch, "epochs")
+        vals = [e["val_loss"] for e in self._epochs if _finite(e["val_loss"])]
+        # with validation, both must have stalled: a noisy (dropout) training loss alone is not a plateau
+        if trains and (not vals or _stalled(vals, self.plateau_patience, self.plateau_tol)):
+            learned = vals and min(vals) <= self.plateau_floor * vals[0]  # generalises well: not stuck
+            if not learned:
+                self._plateau(trains, step, epoch, "epochs")
         self._overfitting(step, epoch)
         return self.findings[before:]
 
@@ -275,6 +281,14 @@ class Diagnoser:
         self._epochs = list(state["epochs"])
         self._window, self._window_means = list(state["window"]), list(state["window_means"])
         self.findings = [Finding(**f) for f in state["findings"]]
+
+
+def _stalled(values: list, k: int, tol: float) -> bool:
+    """True when the best of the last ``k`` values is not ``tol`` (relative) below the best before them."""
+    if len(values) <= k:
+        return False
+    before, recent = min(values[:-k]), min(values[-k:])
+    return (before - recent) < tol * abs(before)
 
 
 def _finite(x) -> bool:

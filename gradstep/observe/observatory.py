@@ -322,18 +322,19 @@ class Observatory(Callback):
         self._finish()
 
     def on_exception(self, trainer, error):
-        if self.diagnoser is not None:
-            step = getattr(error, "step", None) or trainer.step + 1
+        if self.diagnoser is not None and isinstance(error, FloatingPointError):
+            step, epoch = getattr(error, "step", None) or trainer.step + 1, trainer.epoch + 1
             if isinstance(error, AnomalyError):
-                self._report([f for f in [self.diagnoser.nonfinite(
-                    step, str(error).removeprefix("anomaly: ").split(". Fix:")[0], error.fix,
-                    subject=error.layer, epoch=trainer.epoch + 1)] if f])
-            elif isinstance(error, FloatingPointError):
-                self._report([f for f in [self.diagnoser.nonfinite(
-                    step, f"the loss became {getattr(error, 'value', 'NaN/Inf')}",
-                    "a lower learning rate or gradient clipping (--clip-grad 1); run again with anomaly "
-                    "detection (Observatory(detect_anomaly=True), --detect-anomaly) to find the first op and "
-                    "layer that produced it", getattr(error, "value", math.nan), epoch=trainer.epoch + 1)] if f])
+                found = self.diagnoser.nonfinite(step, str(error).removeprefix("anomaly: ").split(". Fix:")[0],
+                                                 error.fix, subject=error.layer, epoch=epoch)
+            else:  # NonFiniteLossError, or a parameter found non-finite by a checkpoint
+                what = (f"the loss became {error.value}" if hasattr(error, "value")
+                        else " ".join(str(error).split(";")[0].split()))
+                found = self.diagnoser.nonfinite(
+                    step, what, "a lower learning rate or gradient clipping (--clip-grad 1); run again with anomaly "
+                    "detection (Observatory(detect_anomaly=True), --detect-anomaly) to find the first op and layer "
+                    "that produced it", getattr(error, "value", math.nan), epoch=epoch)
+            self._report([found] if found else [])
         self._finish(error)
 
     def state_dict(self) -> dict:
