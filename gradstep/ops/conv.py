@@ -139,11 +139,19 @@ def _from_rows(rows, n, grid, bias):
 
 # --------------------------------------------------------------- primitives
 class Conv(Function):
-    """Cross-correlation of (N, C_in, H, W) with (C_out, C_in / groups, kh, kw), plus bias."""
+    """Cross-correlation of (N, C_in, H, W) with (C_out, C_in / groups, kh, kw), plus bias.
+
+    Ungrouped convolutions run channels-last (see :func:`_conv_nhwc`); grouped
+    ones run channel-major with one batched matmul over the groups.
+    """
 
     def forward(self, x, weight, bias=None, *, geom):
         self.geom, self.x_shape, self.w_shape, self.has_bias = geom, x.shape, weight.shape, bias is not None
         w = weight.reshape(geom.w4)
+        if geom.groups == 1:
+            self.nhwc = True
+            return _conv_nhwc(self, x.reshape(geom.x4), w, bias, geom).reshape(geom.out_shape)
+        self.nhwc = False
         cols = _im2col(_pad(x.reshape(geom.x4), geom.pads), geom.w4[2:], geom)
         cols = cols.reshape(cols.shape[0] * cols.shape[1] * cols.shape[2], -1)
         if self.needs_input_grad[1]:
@@ -154,6 +162,8 @@ class Conv(Function):
         return out.reshape(geom.out_shape)
 
     def backward(self, grad_output):
+        if self.nhwc:
+            return _conv_nhwc_backward(self, grad_output)
         geom = self.geom
         n, c = geom.x4[:2]
         g = _to_rows(grad_output.reshape((n, geom.w4[0]) + geom.grid))
@@ -168,6 +178,120 @@ class Conv(Function):
             grad_b = g.sum(axis=1) if self.needs_input_grad[2] else None
             return grad_x, grad_w, grad_b
         return grad_x, grad_w
+
+
+# --------------------------------------------------------- channels-last path
+# An ungrouped convolution is computed as rows = output pixels (N * H_out * W_out),
+# columns = output channels: ``out (M, C_out) = cols (M, K) @ W (K, C_out)``. The result
+# is returned as an (N, C_out, H, W) view of channels-last memory, which elementwise ops
+# and pooling keep, so the next convolution reads its input (and the previous one its
+# gradient) without a transposing copy. The columns are gathered pixel-major, reading
+# runs of kw * C_in contiguous values, unless C_in is so small that the runs would be
+# tiny: then they are gathered channel-major as before and used transposed.
+_MIN_RUN = 16  # values per contiguous run below which the channel-major gather is faster
+
+
+def _channels_last(x):
+    """(N, C, H, W) -> (N, H, W, C): a view, contiguous when ``x`` lives channels-last."""
+    return x.transpose(0, 2, 3, 1)
+
+
+def _pad_nhwc(x, pads):
+    """``x`` (N, C, H, W), any strides, as a zero-padded channels-last array (N, Hp, Wp, C)."""
+    top, bottom, left, right = pads
+    n, c, h, w = x.shape
+    out = xp.empty((n, h + top + bottom, w + left + right, c), x.dtype)
+    if top:
+        out[:, :top] = 0
+    if bottom:
+        out[:, top + h:] = 0
+    if left:
+        out[:, top:top + h, :left] = 0
+    if right:
+        out[:, top:top + h, left + w:] = 0
+    out[:, top:top + h, left:left + w] = _channels_last(x)
+    return out
+
+
+def _im2col_nhwc(xpad, kernel, geom):
+    """Columns (N * H_grid * W_grid, kh * kw * C) of a padded channels-last input, contiguous."""
+    n, _, _, c = xpad.shape
+    (kh, kw), (sh, sw), (dh, dw), (gh, gw) = kernel, geom.stride, geom.dilation, geom.grid
+    s_n, s_h, s_w, s_c = xpad.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xpad, (n, gh, gw, kh, kw, c), (s_n, sh * s_h, sw * s_w, dh * s_h, dw * s_w, s_c), writeable=False
+    )
+    return xp.ascontiguousarray(windows).reshape(n * gh * gw, kh * kw * c)
+
+
+def _conv_nhwc(fn, x, w, bias, geom):
+    """Forward of an ungrouped convolution, channels-last; returns (N, C_out, H_out, W_out) (a view)."""
+    n, c = geom.x4[:2]
+    c_out, _, kh, kw = geom.w4
+    pixel_major = c * kw >= _MIN_RUN
+    if pixel_major:
+        cols = _im2col_nhwc(_pad_nhwc(x, geom.pads), (kh, kw), geom)  # (M, K), K ordered (kh, kw, C)
+        w2 = xp.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, c_out)
+        out = cols @ w2
+    else:
+        cols = _im2col(_pad(x, geom.pads), (kh, kw), geom).reshape(c * kh * kw, -1)  # (K, M), K ordered (C, kh, kw)
+        w2 = w.reshape(c_out, -1).T
+        out = cols.T @ w2
+    if bias is not None:
+        out += bias
+    fn.pixel_major = pixel_major
+    if fn.needs_input_grad[1]:
+        fn.cols = cols
+    if fn.needs_input_grad[0]:
+        fn.w = w
+    return out.reshape((n,) + geom.grid + (c_out,)).transpose(0, 3, 1, 2)
+
+
+def _conv_nhwc_backward(fn, grad_output):
+    geom = fn.geom
+    need = fn.needs_input_grad
+    n, c = geom.x4[:2]
+    c_out, _, kh, kw = geom.w4
+    g4 = grad_output.reshape((n, c_out) + geom.grid)
+    g = _channels_last(g4).reshape(-1, c_out)  # (M, C_out): a view when the gradient lives channels-last
+    grad_x = grad_w = grad_b = None
+    if need[1]:
+        cols = fn.cols
+        if fn.pixel_major:
+            gw2 = cols.T @ g  # (K, C_out), K ordered (kh, kw, C)
+            grad_w = xp.ascontiguousarray(gw2.reshape(kh, kw, c, c_out).transpose(3, 2, 0, 1))
+        else:
+            gw2 = cols @ g  # K ordered (C, kh, kw)
+            grad_w = xp.ascontiguousarray(gw2.T).reshape(geom.w4)
+        grad_w = grad_w.reshape(fn.w_shape)
+    if need[0]:
+        grad_x = _col2im_nhwc(g, fn.w, geom).reshape(fn.x_shape)
+    if fn.has_bias:
+        if need[2]:
+            # A matrix-vector product: much faster than g.sum(0) over few long columns.
+            grad_b = xp.ones(g.shape[0], g.dtype) @ g
+        return grad_x, grad_w, grad_b
+    return grad_x, grad_w
+
+
+def _col2im_nhwc(g, w, geom):
+    """Input gradient from g (M, C_out): per kernel offset ``g @ W[:, :, i, j]``, added onto the padded grid.
+
+    One batched matmul gives the column gradient offset-major, (kh * kw, M, C_in), so each of
+    the kh * kw adds reads one contiguous block and writes runs of W_grid * C_in values.
+    """
+    n, c = geom.x4[:2]
+    kh, kw = geom.w4[2:]
+    (sh, sw), (dh, dw), (gh, gw) = geom.stride, geom.dilation, geom.grid
+    hp, wp = geom.padded
+    per_offset = xp.matmul(g, w.transpose(2, 3, 0, 1).reshape(kh * kw, w.shape[0], c))
+    out = xp.zeros((n, hp, wp, c), g.dtype)
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (gh - 1) + 1, sh)
+        for j in range(kw):
+            out[:, rows, j * dw:j * dw + sw * (gw - 1) + 1:sw] += per_offset[i * kw + j].reshape(n, gh, gw, c)
+    top, bottom, left, right = geom.pads
+    return out[:, top:hp - bottom, left:wp - right].transpose(0, 3, 1, 2)
 
 
 class ConvTranspose(Function):

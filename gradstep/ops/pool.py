@@ -50,19 +50,42 @@ def _pad(x, pads, value):
     return out
 
 
-def _scatter(parts, geom, dtype):
+def _channels_last(x4):
+    """True when the (N, C, H, W) array ``x4`` lives channels-last (as convolution outputs do)."""
+    return x4.shape[1] > 1 and not x4.flags.c_contiguous and x4.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def _empty(shape, dtype, channels_last, zeros=False):
+    """An (N, C, H, W) array, laid out channels-last if asked (so the gradient matches its input)."""
+    make = xp.zeros if zeros else xp.empty
+    if channels_last:
+        n, c, h, w = shape
+        return make((n, h, w, c), dtype).transpose(0, 3, 1, 2)
+    return make(shape, dtype)
+
+
+def _like(template, values):
+    """``values`` copied into an array laid out like ``template`` (same shape)."""
+    out = xp.empty_like(template, dtype=values.dtype)
+    out[...] = values
+    return out
+
+
+def _scatter(parts, geom, dtype, channels_last=False):
     """Input gradient (N, C, H, W) from per-offset gradients ``parts(t)`` of the output's shape."""
     top, bottom, left, right = geom.pads
     n, c, h, w = geom.x4
     if geom.tiled:  # every input element belongs to exactly one window: store, don't add
-        dx = xp.empty(geom.x4, dtype)
+        dx = _empty(geom.x4, dtype, channels_last)
         for t, view in enumerate(_windows(dx, geom)):
             parts(t, view)
         return dx
-    dx = xp.zeros((n, c, h + top + bottom, w + left + right), dtype)
+    dx = _empty((n, c, h + top + bottom, w + left + right), dtype, channels_last, zeros=True)
     for t, view in enumerate(_windows(dx, geom)):
         view += parts(t, None)
-    return xp.ascontiguousarray(dx[:, :, top:top + h, left:left + w]) if any(geom.pads) else dx
+    if not any(geom.pads):
+        return dx
+    return dx[:, :, top:top + h, left:left + w].copy(order="K")
 
 
 def _first_argmax(views, out):
@@ -92,8 +115,10 @@ class MaxPool(Function):
     def forward(self, x, *, geom, indices=None):
         self.geom, self.x_shape = geom, x.shape
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
-        views = _windows(_pad(x.reshape(geom.x4), geom.pads, fill), geom)
-        out = views[0].copy()
+        x4 = x.reshape(geom.x4)
+        self.channels_last = _channels_last(x4)
+        views = _windows(_pad(x4, geom.pads, fill), geom)
+        out = views[0].copy(order="K")  # keeps a channels-last input's layout
         for v in views[1:]:
             xp.maximum(out, v, out=out)
         if self.needs_input_grad[0] or indices is not None:
@@ -104,11 +129,13 @@ class MaxPool(Function):
 
     def backward(self, grad_output):
         g, idx = grad_output.reshape(self.idx.shape), self.idx
+        if g.strides != idx.strides and g.ndim == 4 and g.shape[1] > 1:
+            g = _like(idx, g)  # one copy into idx's layout, not four mixed-layout passes
 
         def part(t, view):
             return xp.multiply(g, idx == t, out=view) if view is not None else g * (idx == t)
 
-        return _scatter(part, self.geom, g.dtype).reshape(self.x_shape)
+        return _scatter(part, self.geom, g.dtype, self.channels_last).reshape(self.x_shape)
 
 
 class AvgPool(Function):
@@ -118,8 +145,10 @@ class AvgPool(Function):
 
     def forward(self, x, *, geom, divisor):
         self.geom, self.x_shape, self.divisor = geom, x.shape, divisor
-        views = _windows(_pad(x.reshape(geom.x4), geom.pads, 0), geom)
-        out = views[0].copy()
+        x4 = x.reshape(geom.x4)
+        self.channels_last = _channels_last(x4)
+        views = _windows(_pad(x4, geom.pads, 0), geom)
+        out = views[0].copy(order="K")
         for v in views[1:]:
             out += v
         if x.dtype.kind == "f":
@@ -134,7 +163,7 @@ class AvgPool(Function):
         def part(t, view):
             return g if view is None else xp.copyto(view, g)
 
-        return _scatter(part, self.geom, g.dtype).reshape(self.x_shape)
+        return _scatter(part, self.geom, g.dtype, self.channels_last).reshape(self.x_shape)
 
 
 class AdaptiveAvgPool(Function):

@@ -100,3 +100,48 @@ def test_float32_in_float32_out_and_grads(name, rng):
     assert leaves
     for t in leaves:
         assert t.grad is not None and t.grad.dtype == gs.float32, f"{name}: a gradient is {t.grad.dtype}"
+
+
+# ------------------------------------------------- channels-last convolutions
+@pytest.mark.parametrize("c_in,kw", [(1, dict(padding=1)), (3, dict(stride=2, padding=2, dilation=2)),
+                                     (8, dict(padding=1)), (16, dict(padding=(0, 1), stride=(1, 2)))])
+def test_conv_pool_chain_channels_last(torch, rng, c_in, kw):
+    """conv -> relu -> pool -> conv -> flatten: layouts passed between ops (channels-last) stay correct."""
+    x = rng.standard_normal((2, c_in, 9, 10)).astype(np.float32)
+    w1 = rng.standard_normal((6, c_in, 3, 3)).astype(np.float32) * 0.3
+    b1 = rng.standard_normal(6).astype(np.float32)
+    w2 = rng.standard_normal((5, 6, 3, 3)).astype(np.float32) * 0.3
+
+    def run(lib, F, x, w1, b1, w2):
+        h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, **kw)), 2, ceil_mode=True)
+        return F.conv2d(h, w2, padding=1).flatten(1) * 1.5
+
+    check(lambda *a: run(gs, gs.nn.functional, *a), lambda *a: run(torch, torch.nn.functional, *a),
+          [x, w1, b1, w2], torch=torch, gradcheck=False)
+
+
+def test_conv_output_is_an_ordinary_tensor(torch, rng):
+    x = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((3, 4, 3, 3)).astype(np.float32)
+    y = gs.nn.functional.conv2d(gs.tensor(x), gs.tensor(w))
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w)).numpy()
+    np.testing.assert_allclose(y.contiguous().numpy(), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y.view(2, -1).numpy(), want.reshape(2, -1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
+    y += 1  # in place on channels-last memory
+    np.testing.assert_allclose(y.numpy(), want + 1, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_input_gradient_of_channels_last_input(torch, rng):
+    x = rng.standard_normal((2, 5, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 5, 3, 3)).astype(np.float32)
+    g_out = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(xt, wt, padding=1).backward(torch.tensor(g_out))
+    for g_layout in (g_out, np.ascontiguousarray(g_out.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+        xg = gs.Tensor._wrap(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2), True)
+        wg = gs.tensor(w, requires_grad=True)
+        y = gs.nn.functional.conv2d(xg, wg, padding=1)
+        y.backward(gs.Tensor._wrap(g_layout))
+        np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(wg.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-4)
