@@ -278,7 +278,10 @@ class IndexPut(Function):
         out = a.copy()
         view = out if basic is None else out[basic]
         if adv is None:
-            view[...] = v
+            if accumulate:
+                view += v
+            else:
+                view[...] = v
         elif accumulate:
             xp.add.at(view, adv, v)
         else:

@@ -407,3 +407,12 @@ def test_masked_fill_and_tril_errors():
         x.masked_fill_(gs.ones(2, 2, 3, dtype=gs.bool), 1.0)
     with pytest.raises(gs.ShapeError, match="tril: input tensor must have at least 2 dimensions"):
         gs.zeros(3).tril()
+
+
+def test_index_put_accumulates_with_0d_index(torch):
+    got = gs.zeros(3)
+    want = torch.zeros(3)
+    for _ in range(2):
+        got = got.index_put((gs.tensor(1),), gs.tensor(1.0), accumulate=True)
+        want = want.index_put((torch.tensor(1),), torch.tensor(1.0), accumulate=True)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
