@@ -51,6 +51,7 @@ _TYPES = {
     "lr": positive_float, "momentum": non_negative_float, "weight_decay": non_negative_float,
     "clip_grad": non_negative_float, "epochs": _int(1), "batch_size": _int(1), "block_size": _int(1),
     "seed": _int(0), "checkpoint_every": _int(0), "log_every": _int(0), "max_steps": _int(0), "patience": _int(0),
+    "observe_every": _int(0),
 }
 _METAVARS = {"model": "NAME", "dataset": "NAME", "optimizer": "NAME", "scheduler": "NAME", "data_path": "PATH",
              "target": "COLUMN", "lr": "LR", "momentum": "M", "weight_decay": "WD", "clip_grad": "NORM"}
@@ -84,6 +85,10 @@ def add_parser(subparsers):
                         "time to more on a busy machine)")
     p.add_argument("--progress", choices=("auto", "bar", "line", "none"), default="auto",
                    help="progress display: bar in a terminal, a line per epoch otherwise (default auto)")
+    p.add_argument("--report", action="store_true",
+                   help="write RUN_DIR/report.html at the end (plots need matplotlib: pip install 'gradstep[plot]')")
+    p.add_argument("--detect-anomaly", action="store_true",
+                   help="stop at the first op that produces NaN/Inf and name it and its layer (slow)")
     p.set_defaults(run=run)
     return p
 
@@ -111,7 +116,8 @@ def run(args) -> int:
         values.update({k.replace("-", "_"): v for k, v in read_toml(args.config).items()})
     values.update({k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None})
     progress = False if args.progress == "none" else args.progress
-    run_dir, summary = recipe.train(values, out=args.out, name=args.name, resume=args.resume, progress=progress)
+    run_dir, summary = recipe.train(values, out=args.out, name=args.name, resume=args.resume, progress=progress,
+                                    report=args.report, detect_anomaly=args.detect_anomaly)
     final = summary.get("final", {})
     rows = [(k, _fmt(v)) for k, v in final.items() if k not in ("epoch", "step")]
     print()
@@ -120,6 +126,9 @@ def run(args) -> int:
     if rows:
         print(_table(rows))
     print(f"run saved to {os.path.abspath(run_dir)}")
-    print("  config.toml  metrics.csv  model.safetensors  checkpoints/  summary.json")
+    print("  config.toml  metrics.csv  model.safetensors  checkpoints/  summary.json"
+          + ("  observations.jsonl  diagnosis.jsonl" if summary["config"].get("observe_every") else ""))
+    if args.report:
+        print(f"report: {os.path.join(os.path.abspath(run_dir), 'report.html')}")
     sys.stdout.flush()
     return 0

@@ -23,7 +23,7 @@ DEFAULTS: dict = {
     "model": "mlp", "dataset": "digits", "data_path": "", "target": "",
     "epochs": 60, "batch_size": 32, "optimizer": "adam", "lr": 1e-3, "momentum": 0.0, "weight_decay": 0.0,
     "scheduler": "none", "seed": 0, "clip_grad": 0.0, "checkpoint_every": 0, "log_every": 20, "max_steps": 0,
-    "block_size": 64, "patience": 0,
+    "block_size": 64, "patience": 0, "observe_every": 20,
 }
 
 MODEL_DEFAULTS: dict = {
@@ -49,11 +49,12 @@ HELP: dict = {
     "max_steps": "stop after N optimizer steps in total (default 0: no limit)",
     "block_size": "text dataset: context length of the gpt model (default 64)",
     "patience": "stop early after N epochs without validation-loss improvement (default 0: off)",
+    "observe_every": "record per-layer statistics and check for training problems every N steps (default 20; 0: off)",
 }
 
 OPTIMIZERS = ("adagrad", "adam", "adamw", "rmsprop", "sgd")
 SCHEDULERS = ("cosine", "exponential", "none", "onecycle", "plateau", "step")
-RESUME_OVERRIDABLE = ("epochs", "max_steps")
+RESUME_OVERRIDABLE = ("epochs", "max_steps", "observe_every")
 _NEED_PATH = ("text", "csv")
 
 

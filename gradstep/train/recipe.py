@@ -14,6 +14,7 @@ and a resumed run rebuilds exactly what it restores into.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy
@@ -194,12 +195,15 @@ def _json_meta(job: Job) -> dict:
 
 
 def train(config: dict | None = None, out="runs", name: str | None = None, resume=None, progress="auto",
-          echo=print, callbacks=()) -> tuple[str, dict]:
+          echo=print, callbacks=(), report: bool = False, detect_anomaly: bool = False) -> tuple[str, dict]:
     """Run (or, with ``resume=RUN_DIR``, continue) a training run; returns ``(run_dir, summary)``.
 
     ``callbacks`` are added to the trainer's (CSV logger, checkpoints, ...):
     a list, or a function ``run_dir -> list`` for callbacks that write into
-    the run folder (e.g. ``lambda d: [Observatory(run_dir=d)]``).
+    the run folder (e.g. ``lambda d: [Observatory(run_dir=d)]``). The
+    observatory itself is on unless ``observe_every`` is 0; ``report`` writes
+    ``RUN_DIR/report.html`` at the end (also after a failure, to show it);
+    ``detect_anomaly`` names the first op and layer that produce NaN/Inf.
 
     Nothing is created on disk until the config, data and model are known to
     be good. A new run gets a fresh folder under ``out``; a resumed run
@@ -233,10 +237,23 @@ def train(config: dict | None = None, out="runs", name: str | None = None, resum
         write_toml(os.path.join(run_dir, "config.toml"), cfg, comment="gradstep train settings (same keys as the flags)")
     with RunLock(run_dir):
         extra = list(callbacks(run_dir) if callable(callbacks) else callbacks)
-        return _train(job, cfg, run_dir, checkpoint, progress, extra)
+        if cfg["observe_every"] or detect_anomaly:
+            from ..observe import Observatory
+
+            # Diagnosis warnings go to the training log (stdout); stderr keeps only the one-line error.
+            extra.append(Observatory(every=cfg["observe_every"], run_dir=run_dir, detect_anomaly=detect_anomaly,
+                                     log=sys.stdout))
+        return _train(job, cfg, run_dir, checkpoint, progress, extra, report)
 
 
-def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list) -> tuple[str, dict]:
+def _write_report(run_dir: str):
+    from ..observe.report import write_report
+
+    return write_report(run_dir)
+
+
+def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list,
+           report: bool = False) -> tuple[str, dict]:
     callbacks = [CSVLogger(os.path.join(run_dir, "metrics.csv"), every_n_steps=cfg["log_every"]),
                  ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every_n_steps=cfg["checkpoint_every"]),
                  *extra]
@@ -265,6 +282,11 @@ def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list)
                        error=" ".join(str(e).split()) or type(e).__name__, step=trainer.step,
                        last_checkpoint=os.path.relpath(last, run_dir) if last else None)
         write_summary(run_dir, summary)
+        if report:  # a failed run's report shows what went wrong
+            try:
+                _write_report(run_dir)
+            except Exception:  # never hide the training error behind a reporting one
+                pass
         e.run_dir = run_dir  # let the caller say where the run's files are
         e.last_checkpoint = summary["last_checkpoint"]
         raise
@@ -276,6 +298,9 @@ def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list)
                    files={"config": "config.toml", "metrics": "metrics.csv", "model": "model.safetensors",
                           "checkpoints": "checkpoints/"})
     write_summary(run_dir, summary)
+    if report:  # after the summary, so the report shows the run as completed
+        summary["files"]["report"] = os.path.relpath(_write_report(run_dir), run_dir)
+        write_summary(run_dir, summary)
     return run_dir, summary
 
 

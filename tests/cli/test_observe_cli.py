@@ -72,3 +72,15 @@ def test_bad_input_is_one_line_and_nonzero(argv, message, capsys):
     code = main(argv)
     err = capsys.readouterr().err
     assert code in (1, 2) and err.count("\n") == 1 and message in err, err
+
+
+def test_train_with_report_flag_writes_observations_and_report(tmp_path):
+    r = _gradstep("train", "--epochs", "2", "--out", str(tmp_path), "--name", "rep", "--progress", "none",
+                  "--observe-every", "5", "--report", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "rep"
+    assert f"report: {run / 'report.html'}" in r.stdout
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "status: <b>completed" in html and "Gradient flow" in html
+    rows = (run / "observations.jsonl").read_text().splitlines()
+    assert len(rows) >= 2  # observed at step 1 and every 5 steps
