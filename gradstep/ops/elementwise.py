@@ -301,11 +301,49 @@ class Sigmoid(Function):
         return g * self.out * (1 - self.out)
 
 
+def _dense_rows(a):
+    """``a``'s memory as a C-contiguous 2-D array with rows of at least a few hundred values, and the
+    function that turns such an array (same memory order) back into ``a``'s shape and layout; None
+    when ``a``'s elements are not one dense block.
+
+    NumPy's loops against a broadcast operand (``maximum(a, 0)``) run 2-3x faster on long rows
+    against a row of constants than elementwise against a scalar or on short inner dims.
+    """
+    if a.ndim == 0 or a.size == 0:
+        return None
+    if a.flags.c_contiguous:
+        perm = None
+        dense = a
+    else:
+        perm = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+        dense = a.transpose(perm)
+        if not dense.flags.c_contiguous:
+            return None
+    shape = dense.shape
+    width, i = 1, len(shape)
+    while i > 0 and width < 256:
+        i -= 1
+        width *= shape[i]
+    rows = dense.reshape(-1, width)
+    if perm is None:
+        return rows, lambda r: r.reshape(shape)
+    inverse = [perm.index(i) for i in range(a.ndim)]
+    return rows, lambda r: r.reshape(shape).transpose(inverse)
+
+
+def _relu(a):
+    dense = _dense_rows(a) if a.dtype.kind == "f" else None
+    if dense is None:
+        return xp.maximum(a, 0)
+    rows, back = dense
+    return back(xp.maximum(rows, xp.zeros(rows.shape[1], a.dtype)))
+
+
 class Relu(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, a):
-        self.out = xp.maximum(a, 0)
+        self.out = _relu(a)
         return self.out
 
     def backward(self, g):
