@@ -87,7 +87,10 @@ def _data(cfg: dict):
         return train, val, info
     else:  # generated 2-D problems: an independent draw with another seed is the test set
         getter = getattr(datasets, name)
-        train, val = getter(seed=cfg["seed"]), getter(seed=cfg["seed"] + 10_007)
+        kw = {}
+        if name == "blobs":  # the test draw must come from the same clusters, not new random centres
+            kw["centers"] = numpy.random.default_rng([cfg["seed"], 3]).uniform(-10.0, 10.0, (3, 2))
+        train, val = getter(seed=cfg["seed"], **kw), getter(seed=cfg["seed"] + 10_007, **kw)
     info = {"task": "classification", "input_shape": list(train.input_shape), "num_classes": int(train.num_classes),
             "classes": list(getattr(train, "classes", []) or [])}
     return train, val, info
