@@ -109,7 +109,7 @@ def backward(tensor, gradient=None, retain_graph=False):
             if g.dtype != t._data.dtype:
                 g = g.astype(t._data.dtype)
             if child is None:
-                _accumulate_leaf(t, g)
+                _accumulate_leaf(t, g, node.fresh_grads)
             else:
                 key = id(child)
                 prev = grads.get(key)
@@ -118,14 +118,18 @@ def backward(tensor, gradient=None, retain_graph=False):
             _free(node)
 
 
-def _accumulate_leaf(t, g):
+def _accumulate_leaf(t, g, fresh=False):
     from .tensor import Tensor
 
     if t._hooks:
-        g = _run_hooks(t._hooks, g)
+        hooked = _run_hooks(t._hooks, g)
+        fresh = fresh and hooked is g
+        g = hooked
     if t.grad is None:
-        # Own the array: g may be shared with another input's gradient (add passes it through).
-        t.grad = Tensor._wrap(xp.array(g, copy=True), False)
+        if not fresh or not g.flags.writeable:
+            # Own the array: g may be shared with another input's gradient (add passes it through).
+            g = xp.array(g, copy=True)
+        t.grad = Tensor._wrap(g, False)
     else:
         t.grad._data += g
 

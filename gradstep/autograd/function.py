@@ -18,6 +18,12 @@ no saved tensor was changed in place before backward reads it:
 * ``saves_inputs``: backward reads the values of the inputs (default True);
 * ``saves_output``: backward reads the value of the output;
 * ``is_view``: the output shares memory with input 0 (reshape, transpose, ...).
+
+And one promise about what backward returns:
+
+* ``fresh_grads``: every gradient backward returns is a new array (or a view
+  of one) that nothing else references, so the engine may keep it as a
+  leaf's ``.grad`` without copying it (parameters' gradients, every step).
 """
 from __future__ import annotations
 
@@ -60,6 +66,7 @@ class Function:
     saves_inputs: bool = True
     saves_output: bool = False
     is_view: bool = False
+    fresh_grads: bool = False
     differentiable: bool = True
 
     # Set by apply() on recorded nodes only.

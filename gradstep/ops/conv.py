@@ -145,6 +145,8 @@ class Conv(Function):
     ones run channel-major with one batched matmul over the groups.
     """
 
+    fresh_grads = True  # backward returns new arrays: leaves keep them without a copy
+
     def forward(self, x, weight, bias=None, *, geom):
         self.geom, self.x_shape, self.w_shape, self.has_bias = geom, x.shape, weight.shape, bias is not None
         w = weight.reshape(geom.w4)

@@ -40,6 +40,8 @@ def _scatter_rows(idx, g2, num_rows):
 class Embedding(Function):
     saves_inputs = False  # backward needs the indices, not the table
 
+    fresh_grads = True  # backward returns new arrays: leaves keep them without a copy
+
     def forward(self, weight, idx, padding_idx, scale_grad_by_freq):
         self.idx, self.padding_idx, self.scale_grad_by_freq = idx, padding_idx, scale_grad_by_freq
         self.num_rows = weight.shape[0]

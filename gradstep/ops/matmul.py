@@ -31,6 +31,8 @@ def _mm(a, b):
 
 
 class Matmul(Function):
+    fresh_grads = True  # backward returns new arrays: leaves keep them without a copy
+
     def forward(self, a, b):
         if b.ndim == 2:
             return _mm(a, b)
@@ -166,6 +168,8 @@ class Linear(Function):
     ``dW = g^T @ x`` (one GEMM over every row), ``db = g.sum(0)``.
     """
 
+    fresh_grads = True  # backward returns new arrays: leaves keep them without a copy
+
     def forward(self, x, w, b=None):
         if x.ndim == 2:
             y = x @ w.T
@@ -193,7 +197,7 @@ class Linear(Function):
         grad_w = g2.T @ x2 if need[1] else None
         grad_b = None
         if len(need) == 3 and need[2]:
-            grad_b = g2.sum(0) if self.inputs[2]._data.ndim == 1 else g
+            grad_b = g2.sum(0) if self.inputs[2]._data.ndim == 1 else g.copy()  # fresh_grads: not g itself
         return grad_x, grad_w, grad_b
 
 

@@ -91,6 +91,8 @@ def _col_sum(a2):
 class LayerNorm(Function):
     saves_inputs = False  # keeps xhat, rstd and its own reference to weight
 
+    fresh_grads = True  # backward returns new arrays: leaves keep them without a copy
+
     def forward(self, x, *params, n, k, eps, has_w, has_b):
         w, b = _split(params, has_w, has_b)
         shape = x.shape

@@ -145,3 +145,31 @@ def test_conv_input_gradient_of_channels_last_input(torch, rng):
         y.backward(gs.Tensor._wrap(g_layout))
         np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(wg.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------- leaves keep fresh gradients (no copy)
+def test_fresh_gradients_accumulate_correctly(rng):
+    x = gs.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+    w = gs.tensor(rng.standard_normal((5, 3)).astype(np.float32), requires_grad=True)
+    b = gs.tensor(rng.standard_normal((4, 5)).astype(np.float32), requires_grad=True)  # bias broadcast: 2-d
+    y = gs.nn.functional.linear(x, w, b)
+    z = gs.nn.functional.linear(x, w)  # w used twice
+    loss = (y * 2 + z).sum()
+    loss.backward(retain_graph=True)
+    first_w = w.grad.numpy().copy()
+    np.testing.assert_allclose(first_w, 3 * np.ones((4, 5), np.float32).T @ x.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), 2 * np.ones((4, 5)), rtol=1e-6)
+    loss.backward()  # the same node returns new arrays again: accumulation adds, nothing aliases
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first_w, rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), 4 * np.ones((4, 5)), rtol=1e-6)
+
+
+def test_hook_result_is_copied_into_grad(rng):
+    w = gs.tensor(rng.standard_normal((2, 3)).astype(np.float32), requires_grad=True)
+    mine = gs.tensor(np.full((2, 3), 7.0, np.float32))
+    w.register_hook(lambda g: mine)
+    gs.nn.functional.linear(gs.ones(1, 3), w).sum().backward()
+    mine._data[...] = 0  # the user's tensor changes later: the gradient must not
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 7.0, np.float32))
+    gs.nn.functional.linear(gs.ones(1, 3), w).sum().backward()
+    np.testing.assert_array_equal(mine.numpy(), np.zeros((2, 3), np.float32))
