@@ -173,3 +173,29 @@ def test_hook_result_is_copied_into_grad(rng):
     np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 7.0, np.float32))
     gs.nn.functional.linear(gs.ones(1, 3), w).sum().backward()
     np.testing.assert_array_equal(mine.numpy(), np.zeros((2, 3), np.float32))
+
+
+# ------------------------------------------------- attention softmax shift
+@pytest.mark.parametrize("spread", [0.0, 30.0, 200.0])
+def test_sdpa_rows_of_very_different_scale(torch, rng, spread):
+    """The global-maximum shift must agree with per-row softmax even when rows differ by a lot."""
+    q = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    q[:, :, 0] *= 1 + spread  # some rows with huge scores, others small
+    k = rng.standard_normal((2, 3, 6, 4)).astype(np.float32)
+    v = rng.standard_normal((2, 3, 6, 4)).astype(np.float32)
+    f = "scaled_dot_product_attention"
+    check(getattr(gs.nn.functional, f), getattr(torch.nn.functional, f), [q, k, v], torch=torch,
+          gradcheck=False, rtol=1e-4, atol=1e-4)
+
+
+def test_sdpa_fully_masked_rows_and_causal(torch, rng):
+    q, k, v = (rng.standard_normal((2, 4, 3)).astype(np.float32) for _ in range(3))
+    mask = np.ones((4, 4), bool)
+    mask[1] = False  # row 1 sees nothing: output 0, like PyTorch
+    f = "scaled_dot_product_attention"
+    check(lambda a, b, c: getattr(gs.nn.functional, f)(a, b, c, attn_mask=gs.tensor(mask)),
+          lambda a, b, c: getattr(torch.nn.functional, f)(a, b, c, attn_mask=torch.tensor(mask)),
+          [q, k, v], torch=torch, gradcheck=False)
+    check(lambda a, b, c: getattr(gs.nn.functional, f)(a, b, c, is_causal=True),
+          lambda a, b, c: getattr(torch.nn.functional, f)(a, b, c, is_causal=True),
+          [q, k, v], torch=torch, gradcheck=False)
