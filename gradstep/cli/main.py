@@ -79,6 +79,17 @@ def _one_line(error: BaseException) -> str:
 
 def main(argv=None) -> int:
     """Entry point of the ``gradstep`` console script; returns the exit code."""
+    code = _main(argv)
+    if code and sys.modules.get("gradstep.distributed") is not None:
+        from .. import distributed as dist
+
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            # the other ranks would wait for this one in their next collective: end them all
+            dist.abort(f"gradstep failed on this rank (exit code {code}; see above); stopping every rank", code)
+    return code
+
+
+def _main(argv=None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -83,6 +83,9 @@ def add_parser(subparsers):
     p.add_argument("--threads", type=_int(1), default=None, metavar="N",
                    help="BLAS threads (default 1, unless OPENBLAS_NUM_THREADS is set: small models only lose "
                         "time to more on a busy machine)")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over MPI: launch with 'mpirun -n N gradstep train --distributed ...' "
+                        "(needs pip install \"gradstep[mpi]\"); --batch-size is per rank; rank 0 writes the run")
     p.add_argument("--progress", choices=("auto", "bar", "line", "none"), default="auto",
                    help="progress display: bar in a terminal, a line per epoch otherwise (default auto)")
     p.add_argument("--report", action="store_true",
@@ -117,7 +120,13 @@ def run(args) -> int:
     values.update({k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None})
     progress = False if args.progress == "none" else args.progress
     run_dir, summary = recipe.train(values, out=args.out, name=args.name, resume=args.resume, progress=progress,
-                                    report=args.report, detect_anomaly=args.detect_anomaly)
+                                    report=args.report, detect_anomaly=args.detect_anomaly,
+                                    distributed=args.distributed)
+    if args.distributed:
+        from .. import distributed as dist
+
+        if not dist.is_main_process():
+            return 0
     final = summary.get("final", {})
     rows = [(k, _fmt(v)) for k, v in final.items() if k not in ("epoch", "step")]
     print()

@@ -362,31 +362,37 @@ class LeakyRelu(Function):
 class Gelu(Function):
     """GELU, exact ``x Φ(x)`` or the tanh approximation PyTorch offers.
 
-    float32 runs :func:`_gelu_pieces` (no float64 temporaries, cache-sized
-    pieces); backward reads the input and the saved ``Φ(x)``.
+    float32 exact GELU runs :func:`_gelu_pieces` (no float64 temporaries, cache-sized pieces),
+    which also computes the derivative ``Φ(x) + x φ(x)`` when a gradient is needed: backward
+    is then one multiply, and the node keeps that array instead of the input.
     """
 
+    saves_inputs = False  # backward reads only what forward kept on self
+
     def forward(self, a, approximate):
-        self.a, self.approximate = a, approximate
+        self.approximate = approximate
         if approximate == "tanh":
+            self.a = a.copy() if self.needs_input_grad[0] else None
             k = math.sqrt(2 / math.pi)
             self.t = xp.tanh(k * (a + 0.044715 * a**3))
             return 0.5 * a * (1 + self.t)
         if a.dtype == xp.float32:
-            out, self.cdf = _gelu_pieces(a, self.needs_input_grad[0])
+            out, self.slope = _gelu_pieces(a, self.needs_input_grad[0])
             return out
+        self.slope = None
+        self.a = a.copy() if self.needs_input_grad[0] else None
         self.cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))
         return a * self.cdf
 
     def backward(self, g):
-        a = self.a
         if self.approximate == "tanh":
+            a, t = self.a, self.t
             k = math.sqrt(2 / math.pi)
-            t = self.t
             dt = (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + t) + 0.5 * a * dt)
-        if a.dtype == xp.float32:
-            return _gelu_backward_pieces(a, self.cdf, g)
+        if self.slope is not None:
+            return g * self.slope
+        a = self.a
         pdf = xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
         return g * (self.cdf + a * pdf)
 
@@ -593,75 +599,60 @@ _GELU_Q = (23.400117046287583, 35.61018069489836, 22.310171499310425, 7.00620503
 _GELU_CLAMP = 14.0  # Φ(-14) underflows float32; clamping keeps P and Q finite for huge |x|
 
 
-def _gelu_pieces(x, keep_cdf):
-    """Exact GELU of a float32 array in float32: ``(x Φ(x), Φ(x) or None)``."""
+def _gelu_pieces(x, slope):
+    """Exact GELU of a float32 array in float32: ``(x Φ(x), Φ(x) + x φ(x) or None)``."""
     xf = xp.ascontiguousarray(x).reshape(-1)
     n = xf.size
     y = xp.empty(n, xp.float32)
-    cdf = xp.empty(n, xp.float32) if keep_cdf else None
+    d = xp.empty(n, xp.float32) if slope else None
     size = min(n, _PIECE)
-    a_buf, b_buf, c_buf = (xp.empty(size, xp.float32) for _ in range(3))
-    mask_buf = xp.empty(size, xp.bool_)
-    limit = xp.full(size, _GELU_CLAMP, xp.float32)  # two-array minimum: NumPy's array-scalar one is 5x slower
-    with xp.errstate(over="ignore"):  # x² of a huge x is inf, and exp(-inf) = 0 is right
-        _gelu_loop(xf, y, cdf, a_buf, b_buf, c_buf, mask_buf, limit)
-    return y.reshape(x.shape), cdf
+    bufs = [xp.empty(size, xp.float32) for _ in range(4)] + [xp.empty(size, xp.bool_)]
+    limit = xp.full(size, _GELU_CLAMP, xp.float32)  # two-array minimum/maximum: NumPy's array-scalar ones are
+    zero = xp.zeros(size, xp.float32)               # several times slower
+    with xp.errstate(over="ignore", invalid="ignore"):  # x² of a huge x is inf, exp(-inf) = 0 is right
+        for lo, hi in _pieces(n):
+            _gelu_piece(xf[lo:hi], y[lo:hi], None if d is None else d[lo:hi], bufs, limit, zero)
+    return y.reshape(x.shape), (None if d is None else d.reshape(x.shape))
 
 
-def _gelu_loop(xf, y, cdf, a_buf, b_buf, c_buf, mask_buf, limit):
+def _gelu_piece(v, y, d, bufs, limit, zero):
     p0, p1, p2, p3 = _GELU_P
     q0, q1, q2, q3 = _GELU_Q
-    for lo, hi in _pieces(xf.size):
-        k = hi - lo
-        v = xf[lo:hi]
-        a, b, c, m = a_buf[:k], b_buf[:k], c_buf[:k], mask_buf[:k]
-        xp.abs(v, out=a)
-        xp.minimum(a, limit[:k], out=a)
-        xp.multiply(a, p3, out=b)
-        b += p2
-        b *= a
-        b += p1
-        b *= a
-        b += p0
-        xp.add(a, q3, out=c)
-        c *= a
-        c += q2
-        c *= a
-        c += q1
-        c *= a
-        c += q0
-        b /= c                      # R(|x|)
-        xp.multiply(v, v, out=c)
-        c *= -0.5
-        xp.exp(c, out=c)
-        b *= c                      # h = Φ(-|x|)
-        xp.greater(v, 0, out=m)
-        out = c if cdf is None else cdf[lo:hi]
-        xp.multiply(b, -2.0, out=out)
-        out += 1.0
-        out *= m
-        out += b                    # Φ(x) = h, or 1 - h where x > 0
-        xp.multiply(v, out, out=y[lo:hi])
-
-
-def _gelu_backward_pieces(x, cdf, g):
-    """``g (Φ(x) + x φ(x))`` in float32 pieces."""
-    xf = xp.ascontiguousarray(x).reshape(-1)
-    gf = xp.ascontiguousarray(g, dtype=xp.float32).reshape(-1)
-    n = xf.size
-    out = xp.empty(n, xp.float32)
-    inv_sqrt_2pi = 1 / math.sqrt(2 * math.pi)
-    with xp.errstate(over="ignore", invalid="ignore"):  # huge |x|: x² = inf, φ = 0
-        for lo, hi in _pieces(n):
-            v, t = xf[lo:hi], out[lo:hi]
-            xp.multiply(v, v, out=t)
-            t *= -0.5
-            xp.exp(t, out=t)
-            t *= v
-            t *= inv_sqrt_2pi
-            t += cdf[lo:hi]
-            t *= gf[lo:hi]
-    return out.reshape(x.shape)
+    k = v.shape[0]
+    a, b, c, e, m = (buf[:k] for buf in bufs)
+    xp.abs(v, out=a)
+    xp.minimum(a, limit[:k], out=a)  # beyond 14, h below is 0 anyway
+    xp.multiply(a, p3, out=b)
+    b += p2
+    b *= a
+    b += p1
+    b *= a
+    b += p0
+    xp.add(a, q3, out=c)
+    c *= a
+    c += q2
+    c *= a
+    c += q1
+    c *= a
+    c += q0
+    b /= c                          # R(|x|)
+    xp.multiply(v, v, out=e)
+    e *= -0.5
+    xp.exp(e, out=e)                # exp(-x²/2)
+    b *= e                          # h = Φ(-|x|)
+    xp.multiply(a, b, out=c)        # |x| h
+    xp.maximum(v, zero[:k], out=y)
+    y -= c                          # x Φ(x) = max(x, 0) - |x| Φ(-|x|)
+    if d is None:
+        return
+    xp.greater(v, 0, out=m)
+    xp.multiply(b, -2.0, out=c)
+    c += 1.0
+    c *= m
+    c += b                          # Φ(x) = h, or 1 - h where x > 0
+    e *= v
+    e *= 1 / math.sqrt(2 * math.pi)  # x φ(x)
+    xp.add(c, e, out=d)
 
 
 # ------------------------------------------------------------ error function

@@ -90,6 +90,12 @@ class Trainer:
         unpack: ``unpack(batch) -> (inputs tuple, target)``; by default ``(x, y)``
             tuples and dicts with ``input``/``target`` keys are understood.
         config, model_name: stored in checkpoints so a run can be rebuilt.
+        distributed: data-parallel over MPI (run under ``mpirun``): the model is
+            wrapped in :class:`~gradstep.distributed.DistributedDataParallel`
+            (rank 0's weights broadcast), gradients are averaged after each
+            backward, and epoch metrics and evaluations are summed over ranks.
+            Give each rank its shard (``DistributedSampler``); per-batch logs
+            are the local rank's.
 
     State: ``epoch`` (completed epochs), ``step`` (optimizer steps),
     ``batch_in_epoch``, ``last_loss``, ``last_lr``, ``last_grad_norm``,
@@ -98,11 +104,18 @@ class Trainer:
 
     def __init__(self, model, optimizer, loss_fn=None, *, scheduler=None, scheduler_interval: str = "epoch",
                  metrics=None, clip_grad_norm: float | None = None, callbacks=(),
-                 progress="auto", unpack=None, config: dict | None = None, model_name: str | None = None):
+                 progress="auto", unpack=None, config: dict | None = None, model_name: str | None = None,
+                 distributed: bool = False):
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
         if clip_grad_norm is not None and not clip_grad_norm > 0:
             raise ValueError(f"Trainer: clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
+        if distributed:
+            from ..distributed import DistributedDataParallel
+
+            if not isinstance(model, DistributedDataParallel):
+                model = DistributedDataParallel(model)
+        self.distributed = bool(distributed)
         self.model, self.optimizer = model, optimizer
         self.loss_fn = loss_fn if loss_fn is not None else _default_loss
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
@@ -170,8 +183,9 @@ class Trainer:
             self.callbacks.on_batch_end(self, logs)
             if self._done():
                 break
-        logs = {"epoch": epoch, "step": self.step, "train_loss": self.train_loss.compute()}
-        logs.update({"train_" + m.name: m.compute() for m in self.train_metrics})
+        values = self._compute([self.train_loss, *self.train_metrics])
+        logs = {"epoch": epoch, "step": self.step, "train_loss": values[0]}
+        logs.update({"train_" + m.name: v for m, v in zip(self.train_metrics, values[1:])})
         if self.val_loader is not None:
             logs.update(self.evaluate(self.val_loader, prefix="val_"))
         logs["lr"] = self.last_lr
@@ -206,6 +220,8 @@ class Trainer:
                                      self.step if self.last_loss is not None else None)
         self.optimizer.zero_grad()
         loss.backward()
+        if self.distributed:
+            self.model.sync_gradients()  # average over ranks before clipping and stepping
         if self.clip_grad_norm is not None:
             from ..nn.utils import clip_grad_norm_
 
@@ -252,7 +268,19 @@ class Trainer:
                         m.update(output._data, getattr(target, "_data", target))
         finally:
             self.model.train(was_training)
-        return {prefix + "loss": loss.compute(), **{prefix + m.name: m.compute() for m in metrics}}
+        values = self._compute([loss, *metrics])
+        return {prefix + "loss": values[0], **{prefix + m.name: v for m, v in zip(metrics, values[1:])}}
+
+    def _compute(self, metrics) -> list:
+        """Each metric's value; distributed, over every rank's samples (totals and counts summed)."""
+        if not self.distributed:
+            return [m.compute() for m in metrics]
+        import numpy
+
+        from .. import distributed as dist
+
+        sums = dist.all_reduce(numpy.array([[m.total, m.count] for m in metrics], dtype=numpy.float64), op="sum")
+        return [float(t / c) if c else float("nan") for t, c in sums]
 
     def predict(self, loader):
         """The model's outputs over ``loader`` (inputs only or ``(x, y)`` batches), concatenated."""

@@ -13,6 +13,7 @@ and a resumed run rebuilds exactly what it restores into.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -162,10 +163,14 @@ def _loss_and_metrics(task: str):
     return F.cross_entropy, ["accuracy"]
 
 
-def build(cfg: dict) -> Job:
-    """Seed, then build data, model, optimizer, scheduler and loaders for a resolved config."""
+def build(cfg: dict, distributed: bool = False) -> Job:
+    """Seed, then build data, model, optimizer, scheduler and loaders for a resolved config.
+
+    ``distributed``: each MPI rank reads its shard of every epoch's order
+    (``batch_size`` is per rank) and of the validation set.
+    """
     from .. import models
-    from ..data import DataLoader
+    from ..data import DataLoader, DistributedSampler, Subset
 
     backend.manual_seed(cfg["seed"])
     job = Job()
@@ -180,7 +185,16 @@ def build(cfg: dict) -> Job:
         norm.fit(_sample_inputs(train_ds))
     job.num_params = sum(int(p.numel()) for p in job.model.parameters())
     job.optimizer = _optimizer(cfg, job.model.parameters())
-    job.train_loader = DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True)
+    if distributed:
+        from .. import distributed as dist
+
+        rank, world = dist.get_rank(), dist.get_world_size()
+        sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, seed=cfg["seed"], shuffle=True)
+        job.train_loader = DataLoader(train_ds, batch_size=cfg["batch_size"], sampler=sampler)
+        # an unpadded shard: the Trainer sums totals and counts over ranks, so validation stays exact
+        val_ds = Subset(val_ds, list(range(rank, len(val_ds), world)))
+    else:
+        job.train_loader = DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True)
     job.val_loader = DataLoader(val_ds, batch_size=max(256, cfg["batch_size"]))
     steps = cfg["epochs"] * len(job.train_loader)
     total = min(steps, cfg["max_steps"]) if cfg["max_steps"] else steps
@@ -198,7 +212,8 @@ def _json_meta(job: Job) -> dict:
 
 
 def train(config: dict | None = None, out="runs", name: str | None = None, resume=None, progress="auto",
-          echo=print, callbacks=(), report: bool = False, detect_anomaly: bool = False) -> tuple[str, dict]:
+          echo=print, callbacks=(), report: bool = False, detect_anomaly: bool = False,
+          distributed: bool = False) -> tuple[str, dict]:
     """Run (or, with ``resume=RUN_DIR``, continue) a training run; returns ``(run_dir, summary)``.
 
     ``callbacks`` are added to the trainer's (CSV logger, checkpoints, ...):
@@ -214,6 +229,12 @@ def train(config: dict | None = None, out="runs", name: str | None = None, resum
     exactly as if it had never stopped.
     """
     checkpoint = None
+    main, world = True, 1
+    if distributed:
+        from .. import distributed as dist
+
+        world = dist.init()
+        main = dist.is_main_process()
     if resume is not None:
         run_dir = os.fspath(resume)
         if not os.path.isfile(os.path.join(run_dir, "config.toml")):
@@ -232,21 +253,33 @@ def train(config: dict | None = None, out="runs", name: str | None = None, resum
             raise CheckpointError(f"{run_dir}: no valid checkpoint to resume from (all are corrupt or truncated)")
         if checkpoint is None:  # stopped before its first checkpoint: starting over is the exact continuation
             echo(f"{run_dir}: no checkpoint yet, restarting the run from step 0")
+        saved_world = int(read_summary(run_dir).get("world_size", 1))
+        if saved_world != world:
+            from .. import distributed as dist
+
+            dist.check_world_size(saved_world, source=f"{run_dir}")
     else:
         cfg = resolve_config(config)
-    job = build(cfg)
+    job = build(cfg, distributed)
     if resume is None:
-        run_dir = create_run_dir(out, name or default_run_name(cfg["model"], cfg["dataset"]))
-        write_toml(os.path.join(run_dir, "config.toml"), cfg, comment="gradstep train settings (same keys as the flags)")
-    with RunLock(run_dir):
-        extra = list(callbacks(run_dir) if callable(callbacks) else callbacks)
-        if cfg["observe_every"] or detect_anomaly:
-            from ..observe import Observatory
+        if main:  # only rank 0 writes: checkpoints, logs, the summary, the final weights
+            run_dir = create_run_dir(out, name or default_run_name(cfg["model"], cfg["dataset"]))
+            write_toml(os.path.join(run_dir, "config.toml"), cfg,
+                       comment="gradstep train settings (same keys as the flags)")
+        if distributed:
+            run_dir = dist.broadcast_object(run_dir if main else None)
+    lock = RunLock(run_dir) if main else contextlib.nullcontext()
+    with lock:
+        extra = []
+        if main:
+            extra = list(callbacks(run_dir) if callable(callbacks) else callbacks)
+            if cfg["observe_every"] or detect_anomaly:
+                from ..observe import Observatory
 
-            # Diagnosis warnings go to the training log (stdout); stderr keeps only the one-line error.
-            extra.append(Observatory(every=cfg["observe_every"], run_dir=run_dir, detect_anomaly=detect_anomaly,
-                                     log=sys.stdout))
-        return _train(job, cfg, run_dir, checkpoint, progress, extra, report)
+                # Diagnosis warnings go to the training log (stdout); stderr keeps only the one-line error.
+                extra.append(Observatory(every=cfg["observe_every"], run_dir=run_dir,
+                                         detect_anomaly=detect_anomaly, log=sys.stdout))
+        return _train(job, cfg, run_dir, checkpoint, progress, extra, report, main, world, distributed)
 
 
 def _write_report(run_dir: str):
@@ -255,27 +288,32 @@ def _write_report(run_dir: str):
     return write_report(run_dir)
 
 
-def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list,
-           report: bool = False) -> tuple[str, dict]:
-    callbacks = [CSVLogger(os.path.join(run_dir, "metrics.csv"), every_n_steps=cfg["log_every"]),
-                 ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every_n_steps=cfg["checkpoint_every"]),
-                 *extra]
-    if cfg["patience"]:
+def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list, report: bool = False,
+           main: bool = True, world: int = 1, distributed: bool = False) -> tuple[str, dict]:
+    callbacks = []
+    if main:
+        callbacks = [CSVLogger(os.path.join(run_dir, "metrics.csv"), every_n_steps=cfg["log_every"]),
+                     ModelCheckpoint(os.path.join(run_dir, "checkpoints"), every_n_steps=cfg["checkpoint_every"]),
+                     *extra]
+    if cfg["patience"]:  # on every rank: the reduced val_loss is the same everywhere, so all stop together
         callbacks.append(EarlyStopping("val_loss", patience=cfg["patience"], verbose=True))
     trainer = Trainer(job.model, job.optimizer, job.loss_fn, scheduler=job.scheduler,
                       scheduler_interval=job.scheduler_interval, metrics=job.metrics,
-                      clip_grad_norm=cfg["clip_grad"] or None, callbacks=callbacks, progress=progress,
+                      clip_grad_norm=cfg["clip_grad"] or None, callbacks=callbacks,
+                      progress=progress if main else False,
                       config={"train": cfg, "model_kwargs": job.model_kwargs, "data_info": job.data_info},
-                      model_name=cfg["model"])
+                      model_name=cfg["model"], distributed=distributed)
     if checkpoint is not None:
         trainer.load_checkpoint(checkpoint)
     summary = {"status": "running", "model": cfg["model"], "dataset": cfg["dataset"], "params": job.num_params,
-               "config": cfg, "data_info": {k: v for k, v in job.data_info.items() if k != "vocab"}}
+               "config": cfg, "data_info": {k: v for k, v in job.data_info.items() if k != "vocab"},
+               "world_size": world}
     if checkpoint is not None:
         summary["resumed_from"] = os.path.relpath(checkpoint, run_dir)
         summary.update({k: v for k, v in read_summary(run_dir).items() if k in ("started",)})
     summary.setdefault("started", time.strftime("%Y-%m-%d %H:%M:%S"))
-    write_summary(run_dir, summary)
+    if main:
+        write_summary(run_dir, summary)
     t0 = time.perf_counter()
     try:
         trainer.fit(job.train_loader, cfg["epochs"], job.val_loader, max_steps=cfg["max_steps"] or None)
@@ -284,8 +322,9 @@ def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list,
         summary.update(status="interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
                        error=" ".join(str(e).split()) or type(e).__name__, step=trainer.step,
                        last_checkpoint=os.path.relpath(last, run_dir) if last else None)
-        write_summary(run_dir, summary)
-        if report:  # a failed run's report shows what went wrong
+        if main:
+            write_summary(run_dir, summary)
+        if main and report:  # a failed run's report shows what went wrong
             try:
                 _write_report(run_dir)
             except Exception:  # never hide the training error behind a reporting one
@@ -293,15 +332,17 @@ def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list,
         e.run_dir = run_dir  # let the caller say where the run's files are
         e.last_checkpoint = summary["last_checkpoint"]
         raise
-    save_file(job.model.state_dict(), os.path.join(run_dir, "model.safetensors"), metadata=_json_meta(job))
+    if main:
+        save_file(trainer.model.state_dict(), os.path.join(run_dir, "model.safetensors"), metadata=_json_meta(job))
     elapsed = time.perf_counter() - t0
     final = dict(trainer.history.last)
     summary.update(status="completed", epochs=trainer.epoch, steps=trainer.step, seconds=round(elapsed, 3),
                    final=final, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
                    files={"config": "config.toml", "metrics": "metrics.csv", "model": "model.safetensors",
                           "checkpoints": "checkpoints/"})
-    write_summary(run_dir, summary)
-    if report:  # after the summary, so the report shows the run as completed
+    if main:
+        write_summary(run_dir, summary)
+    if main and report:  # after the summary, so the report shows the run as completed
         summary["files"]["report"] = os.path.relpath(_write_report(run_dir), run_dir)
         write_summary(run_dir, summary)
     return run_dir, summary
