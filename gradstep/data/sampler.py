@@ -147,6 +147,9 @@ def _default_world() -> tuple[int, int]:
 
         if dist.is_initialized():
             return dist.get_world_size(), dist.get_rank()
+        if dist.comm.launcher() is not None:  # under mpirun but not initialised yet: every rank must not read it all
+            dist.init()
+            return dist.get_world_size(), dist.get_rank()
     except (ImportError, AttributeError):
         pass
     return int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
