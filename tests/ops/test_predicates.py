@@ -17,3 +17,11 @@ def test_predicates_match_torch(torch):
                                   torch.isclose(torch.tensor(a), torch.tensor(b)).numpy())
     assert gs.allclose(gs.ones(3), gs.ones(3) + 1e-9)
     assert gs.equal(gs.ones(2), gs.ones(2)) and not gs.equal(gs.ones(2), gs.ones(3))
+
+
+def test_square_matches_torch(torch):
+    from tests.oracle import check
+
+    a = np.array([[1.5, -2.0], [0.5, 3.0]], np.float32)
+    check(lambda x: x.square(), lambda x: x.square(), [a], torch=torch)
+    assert gs.square(gs.tensor([3])).item() == 9
