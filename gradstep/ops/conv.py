@@ -215,34 +215,64 @@ def _pad_nhwc(x, pads):
     return out
 
 
-def _im2col_nhwc(xpad, kernel, geom):
-    """Columns (N * H_grid * W_grid, kh * kw * C) of a padded channels-last input, contiguous."""
+def _im2col_nhwc(xpad, kernel, geom, ones=False):
+    """Columns (N * H_grid * W_grid, kh * kw * C) of a padded channels-last input, contiguous.
+
+    ``ones``: append a column of ones (the bias then rides along in the GEMM).
+    """
     n, _, _, c = xpad.shape
     (kh, kw), (sh, sw), (dh, dw), (gh, gw) = kernel, geom.stride, geom.dilation, geom.grid
     s_n, s_h, s_w, s_c = xpad.strides
     windows = xp.lib.stride_tricks.as_strided(
         xpad, (n, gh, gw, kh, kw, c), (s_n, sh * s_h, sw * s_w, dh * s_h, dw * s_w, s_c), writeable=False
     )
-    return xp.ascontiguousarray(windows).reshape(n * gh * gw, kh * kw * c)
+    k = kh * kw * c
+    cols = xp.empty((n * gh * gw, k + ones), xpad.dtype)
+    xp.copyto(cols[:, :k].reshape(windows.shape), windows)
+    if ones:
+        cols[:, k] = 1
+    return cols
+
+
+def _im2col_km(xpad, kernel, geom, ones=False):
+    """Channel-major columns (C * kh * kw (+ 1 row of ones), N * H_grid * W_grid) of ``xpad`` (N, C, Hp, Wp)."""
+    n, c = xpad.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (gh, gw) = kernel, geom.stride, geom.dilation, geom.grid
+    s_n, s_c, s_h, s_w = xpad.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xpad, (c, kh, kw, n, gh, gw), (s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w), writeable=False
+    )
+    k = c * kh * kw
+    cols = xp.empty((k + ones, n * gh * gw), xpad.dtype)
+    xp.copyto(cols[:k].reshape(windows.shape), windows)
+    if ones:
+        cols[k] = 1
+    return cols
 
 
 def _conv_nhwc(fn, x, w, bias, geom):
-    """Forward of an ungrouped convolution, channels-last; returns (N, C_out, H_out, W_out) (a view)."""
+    """Forward of an ungrouped convolution, channels-last; returns (N, C_out, H_out, W_out) (a view).
+
+    With a bias the columns get a column of ones and the weight matrix a row holding the bias:
+    the GEMM adds it (no pass over the output), and the weight GEMM of backward yields its gradient.
+    """
     n, c = geom.x4[:2]
     c_out, _, kh, kw = geom.w4
     pixel_major = c * kw >= _MIN_RUN
+    ones = bias is not None
     if pixel_major:
-        cols = _im2col_nhwc(_pad_nhwc(x, geom.pads), (kh, kw), geom)  # (M, K), K ordered (kh, kw, C)
-        w2 = xp.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, c_out)
-        out = cols @ w2
+        cols = _im2col_nhwc(_pad_nhwc(x, geom.pads), (kh, kw), geom, ones)  # (M, K), K ordered (kh, kw, C)
+        w2 = xp.empty((cols.shape[1], c_out), w.dtype)
+        w2[:kh * kw * c].reshape(kh, kw, c, c_out)[...] = w.transpose(2, 3, 1, 0)
     else:
-        cols = _im2col(_pad(x, geom.pads), (kh, kw), geom).reshape(c * kh * kw, -1)  # (K, M), K ordered (C, kh, kw)
-        w2 = w.reshape(c_out, -1).T
-        out = cols.T @ w2
-    if bias is not None:
-        out += bias
+        cols = _im2col_km(_pad(x, geom.pads), (kh, kw), geom, ones)  # (K, M), K ordered (C, kh, kw)
+        w2 = xp.empty((cols.shape[0], c_out), w.dtype)
+        w2[:c * kh * kw] = w.reshape(c_out, -1).T
+    if ones:
+        w2[-1] = bias
+    out = cols @ w2 if pixel_major else cols.T @ w2
     fn.pixel_major = pixel_major
-    if fn.needs_input_grad[1]:
+    if fn.needs_input_grad[1] or (ones and fn.needs_input_grad[2]):
         fn.cols = cols
     if fn.needs_input_grad[0]:
         fn.w = w
@@ -254,24 +284,24 @@ def _conv_nhwc_backward(fn, grad_output):
     need = fn.needs_input_grad
     n, c = geom.x4[:2]
     c_out, _, kh, kw = geom.w4
+    k = c * kh * kw
     g4 = grad_output.reshape((n, c_out) + geom.grid)
     g = _channels_last(g4).reshape(-1, c_out)  # (M, C_out): a view when the gradient lives channels-last
     grad_x = grad_w = grad_b = None
-    if need[1]:
+    if need[1] or (fn.has_bias and need[2]):
         cols = fn.cols
-        if fn.pixel_major:
-            gw2 = cols.T @ g  # (K, C_out), K ordered (kh, kw, C)
-            grad_w = xp.ascontiguousarray(gw2.reshape(kh, kw, c, c_out).transpose(3, 2, 0, 1))
-        else:
-            gw2 = cols @ g  # K ordered (C, kh, kw)
-            grad_w = xp.ascontiguousarray(gw2.T).reshape(geom.w4)
-        grad_w = grad_w.reshape(fn.w_shape)
+        gw2 = cols.T @ g if fn.pixel_major else cols @ g  # (K (+ 1), C_out); the last row is the bias's
+        if need[1]:
+            if fn.pixel_major:  # K ordered (kh, kw, C)
+                grad_w = xp.ascontiguousarray(gw2[:k].reshape(kh, kw, c, c_out).transpose(3, 2, 0, 1))
+            else:  # K ordered (C, kh, kw)
+                grad_w = xp.ascontiguousarray(gw2[:k].T).reshape(geom.w4)
+            grad_w = grad_w.reshape(fn.w_shape)
+        if fn.has_bias and need[2]:
+            grad_b = gw2[k].copy()
     if need[0]:
         grad_x = _col2im_nhwc(g, fn.w, geom).reshape(fn.x_shape)
     if fn.has_bias:
-        if need[2]:
-            # A matrix-vector product: much faster than g.sum(0) over few long columns.
-            grad_b = xp.ones(g.shape[0], g.dtype) @ g
         return grad_x, grad_w, grad_b
     return grad_x, grad_w
 
