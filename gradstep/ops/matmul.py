@@ -197,7 +197,10 @@ class Linear(Function):
         grad_w = g2.T @ x2 if need[1] else None
         grad_b = None
         if len(need) == 3 and need[2]:
-            grad_b = g2.sum(0) if self.inputs[2]._data.ndim == 1 else g.copy()  # fresh_grads: not g itself
+            if self.inputs[2]._data.ndim == 1:  # column sums as a GEMV: faster than g2.sum(0)
+                grad_b = xp.ones(g2.shape[0], g2.dtype) @ g2
+            else:
+                grad_b = g.copy()  # fresh_grads: not g itself
         return grad_x, grad_w, grad_b
 
 
