@@ -24,7 +24,21 @@ def _torch():
     return torch
 
 
+SETTLE = float(os.environ.get("GRADSTEP_BENCH_SETTLE", "0.2"))
+"""Seconds to pause before each timed block. Both libraries' worker threads (OpenBLAS's,
+PyTorch's OpenMP pool) busy-wait for a while after their last parallel call; without a pause
+the library timed next shares its cores with the other's spinning threads. After the pause one
+untimed step refills the caches."""
+
+
+def _settle(step):
+    if SETTLE > 0:
+        time.sleep(SETTLE)
+        step()
+
+
 def _time_steps(step, steps):
+    _settle(step)
     t = time.perf_counter()
     for _ in range(steps):
         step()
