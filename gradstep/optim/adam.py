@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, apply_update, check_number
+from .optimizer import Optimizer, check_number
+from ..errors import InvalidArgument
 
 
 class Adam(Optimizer):
@@ -56,7 +57,7 @@ class Adam(Optimizer):
         check_number(name, "eps", group["eps"], what="epsilon value")
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got betas={betas!r}")
+            raise InvalidArgument(f"{name}: betas must be a pair (beta1, beta2), got betas={betas!r}")
         for i, beta in enumerate(betas):
             check_number(name, f"betas[{i}]", beta, high=1.0, what=f"beta parameter at index {i}")
         check_number(name, "weight_decay", group["weight_decay"], what="weight_decay value")
@@ -76,26 +77,41 @@ class Adam(Optimizer):
                  -lr * bias_correction2_sqrt / bias_correction1, l2, decay, group["maximize"])
 
 
+_PIECE = 1 << 15
+"""Elements updated at a time. All ~12 passes of Adam run on one piece (with two scratch rows
+of this size) while it sits in L2 cache, instead of streaming every whole buffer through
+memory 12 times: ~4 memory passes instead of ~30 once the state outgrows the caches."""
+
+
 def _adam(segments, m, v, v_max, d, sq, beta1, beta2, eps, scale, l2, decay, maximize) -> None:
-    """Adam's elementwise update on a range of the flat buffers (see :meth:`_Flat.run`)."""
-    for p, g, i in segments:  # read each gradient once: d = g − m, sq = g²
-        d_i, sq_i = d[i], sq[i]
-        if maximize:
-            xp.negative(g, out=sq_i)
-            g = sq_i
-        if decay != 1.0:
-            p *= decay          # AdamW: θ ← θ (1 − γλ)
-        elif l2 != 0:
-            xp.multiply(p, l2, out=d_i)
-            xp.add(g, d_i, out=sq_i)
-            g = sq_i
-        xp.subtract(g, m[i], out=d_i)
-        xp.multiply(g, g, out=sq_i)
+    """Adam's elementwise update on a range of the flat buffers (see :meth:`_Flat.run`), piece by piece."""
+    for p, g, i in segments:
+        start, n = i.start, p.shape[0]
+        for lo in range(0, n, _PIECE):
+            hi = min(n, lo + _PIECE)
+            k = slice(start + lo, start + hi)
+            _adam_piece(p[lo:hi], g[lo:hi], m[k], v[k], None if v_max is None else v_max[k],
+                        d[:hi - lo], sq[:hi - lo], beta1, beta2, eps, scale, l2, decay, maximize)
+
+
+def _adam_piece(p, g, m, v, v_max, d, sq, beta1, beta2, eps, scale, l2, decay, maximize) -> None:
+    # Read the gradient once: d = g − m, sq = g².
+    if maximize:
+        xp.negative(g, out=sq)
+        g = sq
+    if decay != 1.0:
+        p *= decay          # AdamW: θ ← θ (1 − γλ)
+    elif l2 != 0:
+        xp.multiply(p, l2, out=d)
+        xp.add(g, d, out=sq)
+        g = sq
+    xp.subtract(g, m, out=d)
+    xp.multiply(g, g, out=sq)
     d *= 1 - beta1
-    m += d                      # m ← m + (1 − β1)(g − m), PyTorch's lerp
+    m += d                  # m ← m + (1 − β1)(g − m), PyTorch's lerp
     v *= beta2
     sq *= 1 - beta2
-    v += sq                     # v ← β2 v + (1 − β2) g²
+    v += sq                 # v ← β2 v + (1 − β2) g²
     if v_max is not None:
         xp.maximum(v_max, v, out=v_max)
         v = v_max
@@ -103,7 +119,7 @@ def _adam(segments, m, v, v_max, d, sq, beta1, beta2, eps, scale, l2, decay, max
     d += eps
     xp.divide(m, d, out=d)
     d *= scale
-    apply_update(segments, d)
+    p += d
 
 
 class AdamW(Adam):

@@ -199,3 +199,23 @@ def test_sdpa_fully_masked_rows_and_causal(torch, rng):
     check(lambda a, b, c: getattr(gs.nn.functional, f)(a, b, c, is_causal=True),
           lambda a, b, c: getattr(torch.nn.functional, f)(a, b, c, is_causal=True),
           [q, k, v], torch=torch, gradcheck=False)
+
+
+# -------------------------------------------------- Adam in cache-sized pieces
+@pytest.mark.parametrize("kwargs", [dict(weight_decay=0.1, maximize=True), dict(amsgrad=True), dict()])
+def test_adam_pieces_match_torch(torch, rng, kwargs):
+    from gradstep.optim import adam
+
+    shapes = [(adam._PIECE + 123,), (3, 5)]  # one parameter spans two pieces
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    gp = [gs.tensor(a.copy(), requires_grad=True) for a in init]
+    tp = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    g_opt, t_opt = gs.optim.Adam(gp, lr=0.01, **kwargs), torch.optim.Adam(tp, lr=0.01, **kwargs)
+    for _ in range(3):
+        for p, t in zip(gp, tp):
+            g = rng.standard_normal(p.shape).astype(np.float32)
+            p.grad, t.grad = gs.tensor(g), torch.tensor(g)
+        g_opt.step()
+        t_opt.step()
+    for p, t in zip(gp, tp):
+        np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-5, atol=1e-6)
