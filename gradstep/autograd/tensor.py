@@ -234,7 +234,10 @@ class Tensor:
 
     # -------------------------------------------------------------- printing
     def __repr__(self) -> str:
-        body = numpy.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
+        arr = self._data
+        fixed = arr.dtype.kind == "f" and arr.size and not numpy.all(numpy.mod(arr[numpy.isfinite(arr)], 1) == 0)
+        body = numpy.array2string(arr, separator=", ", prefix="tensor(", precision=4,
+                                  floatmode="fixed" if fixed else "maxprec")  # like PyTorch: 0.5000, or 1.
         extras = []
         if self._data.dtype not in (backend.default_dtype(), numpy.int64, numpy.bool_) or self._data.size == 0:
             extras.append(f"dtype={self._data.dtype}")
@@ -475,16 +478,35 @@ class Tensor:
 
     # --------------------------------------------------------- conversions
     def to(self, *args, dtype=None, **kwargs):
-        """``to(dtype)``; device arguments ("cpu") are accepted and ignored."""
-        for a in args:
-            if not isinstance(a, str) and a is not None:
+        """``to(dtype)`` or ``to("float64")``; the device "cpu" is accepted (gradstep runs on NumPy)."""
+        for a in (*args, kwargs.get("device")):
+            if isinstance(a, Tensor):
+                dtype = a._data.dtype
+            elif isinstance(a, str):
+                d = _parse_dtype_or_device(a)
+                if d is not None:
+                    dtype = d
+            elif a is not None:
                 dtype = a
         if dtype is None or numpy.dtype(dtype) == self._data.dtype:
             return self
         return _ops.cast(self, numpy.dtype(dtype))
 
-    def type(self, dtype):
+    def type(self, dtype=None):
+        """Without an argument, the type name (``"gradstep.FloatTensor"``); else ``to(dtype)``."""
+        if dtype is None:
+            return "gradstep." + _TYPE_NAMES.get(self._data.dtype.name, self._data.dtype.name) + "Tensor"
+        if isinstance(dtype, str):
+            name = dtype.split(".")[-1]
+            if name.endswith("Tensor"):
+                inverse = {v: k for k, v in _TYPE_NAMES.items()}
+                if name[:-6] not in inverse:
+                    raise DTypeError(f"type: unknown tensor type {dtype!r}")
+                dtype = inverse[name[:-6]]
         return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other._data.dtype)
 
     def float(self):
         return self.to(numpy.float32)
@@ -509,6 +531,24 @@ class Tensor:
 
     def clone(self):
         return _ops.clone(self)
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _parse_dtype_or_device(text: str):
+    """A dtype from "float64"/"torch.float64", None for the device "cpu"; an error for other devices."""
+    if text == "cpu" or text.startswith("cpu:"):
+        return None
+    if text.split(":")[0] in ("cuda", "mps", "xpu", "meta"):
+        raise GradError(f"to: gradstep computes on the CPU with NumPy; device {text!r} is not available")
+    name = text.split(".")[-1]
+    name = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32"}.get(name, name)
+    try:
+        return numpy.dtype(name)
+    except TypeError:
+        raise DTypeError(f"to: {text!r} is neither a dtype nor the device 'cpu'") from None
 
 
 class _HookHandle:

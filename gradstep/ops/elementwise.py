@@ -530,7 +530,7 @@ def minimum(input, other):
     return _binary(Minimum, input, other, "minimum")
 
 
-@public
+@public(method=False)
 def where(condition, input, other):
     """``input`` where ``condition`` holds, else ``other`` (all three broadcast)."""
     cond = _as_tensor(condition)
@@ -541,6 +541,14 @@ def where(condition, input, other):
     a, b = binary_operands(input, other, "where")
     check_broadcast("where", cond.shape, a.shape, b.shape)
     return Where.apply(cond, a, b)
+
+
+def _where_method(self, condition, other):
+    """``x.where(condition, y)``: x where condition holds, else y (PyTorch's Tensor.where)."""
+    return where(condition, self, other)
+
+
+Tensor.where = _where_method
 
 
 # -------------------------------------------------------------- dtype and copy

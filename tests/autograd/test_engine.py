@@ -272,3 +272,25 @@ def test_inplace_on_expanded_tensor_is_explained():
     e = gs.ones(3).expand(2, 3)
     with pytest.raises(gs.GradError, match="clone"):
         e.add_(1)
+
+
+def test_to_and_type_accept_strings_like_pytorch():
+    x = gs.randn(3)
+    assert x.to("float64").dtype == gs.float64 and x.to("torch.float64").dtype == gs.float64
+    assert x.to("cpu") is x and x.type() == "gradstep.FloatTensor"
+    assert x.type("torch.DoubleTensor").dtype == gs.float64 and x.type_as(gs.arange(2)).dtype == gs.int64
+    with pytest.raises(gs.GradError, match="CPU"):
+        x.to("cuda")
+    with pytest.raises(gs.DTypeError, match="neither a dtype nor the device"):
+        x.to("floaty")
+
+
+def test_tensor_where_method_takes_condition_first(torch):
+    a = np.array([-1.0, 2.0, -3.0], np.float32)
+    got = gs.tensor(a).where(gs.tensor(a) > 0, 0.0)
+    want = torch.tensor(a).where(torch.tensor(a) > 0, 0.0)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_repr_prints_fixed_decimals_like_pytorch():
+    assert repr(gs.tensor([1.5, 0.0])) == "tensor([1.5000, 0.0000])"
