@@ -11,7 +11,10 @@ import pytest
 
 import gradstep as gs
 from gradstep import nn
-from gradstep.errors import CheckpointError, DTypeError, GradError, GradstepError, ShapeError
+from gradstep.errors import (
+    ArgumentTypeError, CheckpointError, DTypeError, GradError, GradstepError, IndexOutOfRange, InvalidArgument,
+    PathNotFound, ShapeError,
+)
 from gradstep.nn import functional as F
 
 GRADSTEP_DIR = os.path.dirname(gs.__file__)
@@ -138,6 +141,86 @@ GRADSTEP_ERRORS = [
     ("add_-grows", lambda: gs.zeros(3).add_(gs.ones(2, 3)), ShapeError, ["in-place add", "(2, 3)", "(3,)"]),
     ("TensorDataset", lambda: gs.data.TensorDataset(gs.randn(64, 3), gs.randn(10)), ShapeError,
      ["TensorDataset", "(64, 3)", "(10,)"]),
+    # bad arguments outside the ops: optimizers, layers, data, factories, files (ValueError / TypeError / IndexError)
+    ("optimizer-empty", lambda: gs.optim.SGD([], lr=0.1), InvalidArgument, ["SGD", "empty parameter list"]),
+    ("optimizer-no-params", lambda: gs.optim.Adam(nn.ReLU().parameters()), InvalidArgument,
+     ["Adam", "empty parameter list", "model.parameters()"]),
+    ("optimizer-negative-lr", lambda: gs.optim.SGD(nn.Linear(2, 2).parameters(), lr=-0.1), InvalidArgument,
+     ["SGD", "learning rate", "-0.1", ">= 0.0"]),
+    ("Adam-negative-lr", lambda: gs.optim.Adam(nn.Linear(2, 2).parameters(), lr=-1e-3), InvalidArgument,
+     ["Adam", "lr=-0.001"]),
+    ("Adam-betas", lambda: gs.optim.Adam(nn.Linear(2, 2).parameters(), betas=(1.5, 0.9)), InvalidArgument,
+     ["Adam", "betas[0]=1.5", "[0.0, 1.0)"]),
+    ("SGD-momentum", lambda: gs.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentum=-1), InvalidArgument,
+     ["SGD", "momentum=-1"]),
+    ("optimizer-lr-str", lambda: gs.optim.SGD(nn.Linear(2, 2).parameters(), lr="0.1"), ArgumentTypeError,
+     ["SGD", "lr='0.1'", "str"]),
+    ("optimizer-given-a-tensor", lambda: gs.optim.SGD(gs.randn(3, requires_grad=True), lr=0.1), ArgumentTypeError,
+     ["SGD", "[tensor]"]),
+    ("optimizer-given-an-int", lambda: gs.optim.SGD(3, lr=0.1), ArgumentTypeError, ["SGD", "int", "parameters()"]),
+    ("optimizer-non-leaf", lambda: gs.optim.SGD([gs.randn(2, requires_grad=True) * 2], lr=0.1), InvalidArgument,
+     ["SGD", "non-leaf", "(2,)"]),
+    ("optimizer-duplicate", lambda: (lambda p: gs.optim.SGD([p, p], lr=0.1))(gs.randn(2, requires_grad=True)),
+     InvalidArgument, ["SGD", "same parameter twice"]),
+    ("Dropout-p", lambda: nn.Dropout(p=2.0), InvalidArgument, ["Dropout", "between 0 and 1", "2.0"]),
+    ("Dropout-p-str", lambda: nn.Dropout(p="a"), ArgumentTypeError, ["Dropout", "p='a'"]),
+    ("CrossEntropyLoss-label_smoothing", lambda: nn.CrossEntropyLoss(label_smoothing=2.0), InvalidArgument,
+     ["CrossEntropyLoss", "label_smoothing=2.0", "between 0.0 and 1.0"]),
+    ("MSELoss-reduction", lambda: nn.MSELoss(reduction="avg"), InvalidArgument,
+     ["MSELoss", "reduction='avg'", "'mean'"]),
+    ("Linear-negative", lambda: nn.Linear(-1, 3), InvalidArgument, ["Linear", "in_features=-1", "non-negative"]),
+    ("Linear-float", lambda: nn.Linear(2.5, 3), ArgumentTypeError, ["Linear", "in_features=2.5", "int"]),
+    ("Embedding-negative", lambda: nn.Embedding(-5, 3), InvalidArgument, ["Embedding", "num_embeddings=-5"]),
+    ("BatchNorm1d-negative", lambda: nn.BatchNorm1d(-3), InvalidArgument, ["BatchNorm1d", "num_features=-3"]),
+    ("LayerNorm-negative", lambda: nn.LayerNorm(-3), InvalidArgument, ["LayerNorm", "normalized_shape[0]=-3"]),
+    ("GroupNorm-zero-groups", lambda: nn.GroupNorm(0, 4), InvalidArgument, ["GroupNorm", "num_groups=0"]),
+    ("Conv2d-groups", lambda: nn.Conv2d(4, 6, 3, groups=4), InvalidArgument,
+     ["Conv2d", "out_channels (6)", "divisible by groups (4)"]),
+    ("Conv2d-kernel-0", lambda: nn.Conv2d(1, 3, 0), InvalidArgument, ["Conv2d", "kernel_size", ">= 1", "0"]),
+    ("Conv2d-stride-0", lambda: nn.Conv2d(1, 3, 3, stride=0), InvalidArgument, ["Conv2d", "stride", "0"]),
+    ("Conv2d-negative-channels", lambda: nn.Conv2d(-1, 3, 3), InvalidArgument, ["Conv2d", "in_channels=-1"]),
+    ("MultiheadAttention-heads", lambda: nn.MultiheadAttention(10, 3), InvalidArgument,
+     ["MultiheadAttention", "embed_dim (10)", "num_heads (3)"]),
+    ("BatchNorm1d-one-sample", lambda: nn.BatchNorm1d(3)(gs.randn(1, 3)), ShapeError,
+     ["BatchNorm1d(3)", "more than 1 value per channel", "(1, 3)", "eval()"]),
+    ("TransformerEncoderLayer-activation", lambda: nn.TransformerEncoderLayer(8, 2, activation="tanhh"),
+     InvalidArgument, ["TransformerEncoderLayer", "tanhh", "relu/gelu"]),
+    ("load_state_dict-list", lambda: nn.Linear(2, 2).load_state_dict([1, 2]), ArgumentTypeError,
+     ["Linear.load_state_dict", "dict-like", "list", "model.state_dict()"]),
+    ("load_state_dict-path", lambda: nn.Linear(2, 2).load_state_dict("w.safetensors"), ArgumentTypeError,
+     ["Linear.load_state_dict", "str", "load_file"]),
+    ("Sequential-index", lambda: nn.Sequential(nn.ReLU())[3], IndexOutOfRange, ["index 3", "Sequential of length 1"]),
+    ("random_split", lambda: gs.data.random_split(gs.data.TensorDataset(gs.randn(10, 2)), [3, 3]), InvalidArgument,
+     ["random_split", "sum to 6", "10 samples"]),
+    ("DataLoader-batch_size-0", lambda: gs.data.DataLoader(gs.data.TensorDataset(gs.randn(10, 2)), batch_size=0),
+     InvalidArgument, ["DataLoader", "batch_size", "got 0"]),
+    ("TensorDataset-index", lambda: gs.data.TensorDataset(gs.randn(4, 2))[7], IndexOutOfRange,
+     ["TensorDataset", "index 7", "4 samples"]),
+    ("Trainer-progress", lambda: gs.train.Trainer(nn.Linear(2, 2), None, progress="bogus"), InvalidArgument,
+     ["Trainer", "progress='bogus'", "'none'"]),
+    ("arange-step-0", lambda: gs.arange(0, 3, 0), InvalidArgument, ["arange", "step", "nonzero", "step=0"]),
+    ("arange-wrong-sign", lambda: gs.arange(0, 10, -1), InvalidArgument, ["arange", "step sign", "step=-1"]),
+    ("linspace-negative", lambda: gs.linspace(0, 1, -2), InvalidArgument, ["linspace", "steps", "-2"]),
+    ("eye-negative", lambda: gs.eye(-1), InvalidArgument, ["eye", "n=-1", "non-negative"]),
+    ("zeros-negative", lambda: gs.zeros(2, -1), InvalidArgument, ["zeros", "(2, -1)", "non-negative"]),
+    ("zeros-float-size", lambda: gs.zeros(2.5), ArgumentTypeError, ["zeros", "2.5", "ints"]),
+    ("zeros-bad-dtype", lambda: gs.zeros(2, dtype="bogus"), ArgumentTypeError, ["zeros", "'bogus'", "dtype"]),
+    ("randn-int-dtype", lambda: gs.randn(2, dtype=gs.int64), DTypeError, ["randn", "floating point", "int64"]),
+    ("randperm-negative", lambda: gs.randperm(-1), InvalidArgument, ["randperm", "n=-1"]),
+    ("normal-negative-std", lambda: gs.normal(0.0, -1.0, (2,)), InvalidArgument, ["normal", "std", "-1.0"]),
+    ("tensor-ragged", lambda: gs.tensor([[1, 2], [3]]), InvalidArgument,
+     ["tensor: ragged nested sequence", "expected all rows of length 2, got 1 at index 1"]),
+    ("tensor-ragged-deep", lambda: gs.tensor([[[1, 2], [3, 4]], [[1, 2], [3]]]), InvalidArgument,
+     ["tensor: ragged", "length 2, got 1 at index [1][1]"]),
+    ("tensor-number-among-rows", lambda: gs.tensor([[1, 2], 3]), InvalidArgument, ["tensor: ragged", "index 1"]),
+    ("tensor-ragged-tensors", lambda: gs.tensor([gs.randn(2), gs.randn(3)]), InvalidArgument,
+     ["tensor: ragged", "length 2, got 3 at index 1"]),
+    ("as_tensor-ragged", lambda: gs.as_tensor([[1], [2, 3]]), InvalidArgument, ["as_tensor: ragged"]),
+    ("tensor-bad-dtype", lambda: gs.tensor([1], dtype="foo"), ArgumentTypeError, ["tensor", "'foo'", "dtype"]),
+    ("randint-empty-range", lambda: gs.randint(5, 2, (3,)), InvalidArgument,
+     ["randint", "low < high", "low=5", "high=2"]),
+    ("randint-negative-size", lambda: gs.randint(0, 5, (-1,)), InvalidArgument, ["randint", "(-1,)"]),
+    ("zeros_like-list", lambda: gs.zeros_like([1, 2]), ArgumentTypeError, ["zeros_like", "list"]),
     # dtypes
     ("float-tensor-index", lambda: gs.randn(3)[gs.tensor([0.0, 1.0])], DTypeError, ["index", "float32", "int64"]),
     ("python-float-index", lambda: gs.randn(3)[1.0], DTypeError, ["index", "float", "1.0"]),
@@ -209,8 +292,8 @@ def test_error_classes_subclass_python_exceptions():
         _backward_twice()
 
 
-# Errors that are plain Python exceptions today (IndexError / ValueError / TypeError, like PyTorch's),
-# still with a message that names the op and what came: they are not GradstepError subclasses yet.
+# Errors of the ops layer (gradstep/ops) that are plain Python exceptions today (IndexError / ValueError, like
+# PyTorch's), still with a message that names the op and what came: they are not GradstepError subclasses yet.
 PYTHON_ERRORS = [
     ("cross_entropy-label-out-of-range", lambda: F.cross_entropy(gs.randn(4, 3), gs.tensor([0, 1, 2, 3])), IndexError,
      ["cross_entropy", "label 3", "[0, 3)", "3 classes"]),
@@ -227,21 +310,6 @@ PYTHON_ERRORS = [
      ["gather", "index 5", "size 3"]),
     ("dim-out-of-range", lambda: gs.randn(2, 3).sum(dim=2), IndexError, ["sum", "dim 2", "-2..1"]),
     ("cat-dim-out-of-range", lambda: gs.cat([gs.randn(2, 3)] * 2, dim=2), IndexError, ["cat", "dim 2"]),
-    ("optimizer-empty", lambda: gs.optim.SGD([], lr=0.1), ValueError, ["SGD", "empty parameter list"]),
-    ("optimizer-no-params", lambda: gs.optim.Adam(nn.ReLU().parameters()), ValueError,
-     ["Adam", "empty parameter list"]),
-    ("optimizer-negative-lr", lambda: gs.optim.SGD(nn.Linear(2, 2).parameters(), lr=-0.1), ValueError,
-     ["SGD", "learning rate", "-0.1"]),
-    ("Adam-negative-lr", lambda: gs.optim.Adam(nn.Linear(2, 2).parameters(), lr=-1e-3), ValueError,
-     ["Adam", "lr=-0.001"]),
-    ("Adam-betas", lambda: gs.optim.Adam(nn.Linear(2, 2).parameters(), betas=(1.5, 0.9)), ValueError,
-     ["Adam", "betas[0]=1.5"]),
-    ("optimizer-lr-str", lambda: gs.optim.SGD(nn.Linear(2, 2).parameters(), lr="0.1"), TypeError,
-     ["SGD", "lr='0.1'"]),
-    ("optimizer-given-a-tensor", lambda: gs.optim.SGD(gs.randn(3, requires_grad=True), lr=0.1), TypeError,
-     ["SGD", "[tensor]"]),
-    ("optimizer-non-leaf", lambda: gs.optim.SGD([gs.randn(2, requires_grad=True) * 2], lr=0.1), ValueError,
-     ["SGD", "non-leaf"]),
     ("binary_cross_entropy-logits", lambda: F.binary_cross_entropy(gs.tensor([-2.0, 3.0]), gs.tensor([0.0, 1.0])),
      ValueError, ["binary_cross_entropy", "between 0 and 1", "with_logits"]),
     ("item-multi", lambda: gs.randn(3).item(), ValueError, ["item", "one element", "(3,)"]),
@@ -332,12 +400,22 @@ def test_nan_loss_stops_the_trainer_with_step_and_last_finite_loss():
     (["--dataset", "csv", "--data-path", "bad.csv"], 1, ["bad.csv", "line 3", "column 'b'", "'x' is not a number"]),
     (["--dataset", "csv", "--data-path", "good.csv", "--target", "nolabel"], 1, ["no column 'nolabel'", "a, b, label"]),
     (["--resume", "nowhere"], 1, ["nowhere", "not a run folder"]),
+    (["--dataset", "mnist", "--data-path", "/nonexistent"], 1,
+     ["--data-path /nonexistent: no such folder", "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+      "leave out --data-path"]),
+    (["--dataset", "mnist", "--data-path", "empty"], 1,
+     ["--data-path empty does not hold the mnist files", "train-images-idx3-ubyte.gz"]),
+    (["--dataset", "cifar10", "--data-path", "good.csv"], 1, ["--data-path good.csv is a file", "cifar-10-binary"]),
+    (["--model", "cnn", "--dataset", "spirals"], 2,
+     ["model 'cnn' needs image data", "'spirals'", "digits, mnist, fashion_mnist, cifar10"]),
+    (["--dataset", "csv", "--data-path", "empty"], 1, ["csv", "empty is a directory", "CSV file"]),
 ])
 def test_cli_bad_input_is_one_line(args, code, needles, tmp_path, monkeypatch, capsys):
     from gradstep.cli.main import main
 
     (tmp_path / "bad.csv").write_text("a,b,label\n1,2,0\n3,x,1\n4,5,0\n")
     (tmp_path / "good.csv").write_text("a,b,label\n1,2,0\n3,4,1\n4,5,0\n")
+    (tmp_path / "empty").mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GRADSTEP_DEBUG", raising=False)
     assert main(["train", *args]) == code
@@ -346,3 +424,15 @@ def test_cli_bad_input_is_one_line(args, code, needles, tmp_path, monkeypatch, c
     for needle in needles:
         assert needle in err, err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_files_written_into_a_missing_folder_name_the_folder(tmp_path):
+    from gradstep.interop.safetensors import save_file
+    from gradstep.train.checkpoint import save_checkpoint
+
+    m = nn.Linear(3, 2)
+    err = _raises(lambda: save_file(m.state_dict(), tmp_path / "nodir" / "x.safetensors"), PathNotFound,
+                  "save_file", "x.safetensors", "nodir does not exist")
+    assert isinstance(err, FileNotFoundError) and ".tmp" not in str(err)
+    _raises(lambda: save_checkpoint(tmp_path / "nodir" / "ck", m, gs.optim.SGD(m.parameters(), lr=0.1)),
+            FileNotFoundError, "nodir")

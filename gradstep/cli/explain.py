@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from ..errors import IndexOutOfRange
+
 __all__ = ["add_parser", "run"]
 
 
@@ -48,8 +50,8 @@ def _from_run(args):
     job = recipe.build(recipe.resolve_config(meta["config"]))
     ds = (job.train_loader if args.split == "train" else job.val_loader).dataset
     if not -len(ds) <= args.index < len(ds):
-        raise IndexError(f"explain: --index {args.index} is out of range for the {args.split} split "
-                         f"({len(ds)} examples)")
+        raise IndexOutOfRange(f"explain: --index {args.index} is out of range for the {args.split} split "
+                              f"({len(ds)} examples)")
     x, y = ds[args.index]
     x, y = numpy.asarray(getattr(x, "_data", x))[None], numpy.asarray(getattr(y, "_data", y))[None]
     info = meta.get("data_info") or {}

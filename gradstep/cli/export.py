@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from ..errors import InvalidArgument
+
 __all__ = ["add_parser", "run"]
 
 
@@ -28,7 +30,7 @@ def example_input(meta: dict):
         return gs.zeros(1, int(info.get("block_size") or cfg.get("block_size", 64)), dtype=gs.int64)
     shape = info.get("input_shape")
     if not shape:
-        raise ValueError(f"export: the run does not record its input shape (model {meta.get('model')!r})")
+        raise InvalidArgument(f"export: the run does not record its input shape (model {meta.get('model')!r})")
     return gs.zeros(1, *[int(s) for s in shape])
 
 

@@ -10,6 +10,8 @@ import zlib
 
 import numpy
 
+from ..errors import InvalidArgument
+
 __all__ = ["read_image", "read_png", "read_pnm", "to_model_input"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -24,7 +26,7 @@ def read_image(path) -> numpy.ndarray:
         return read_png(data, str(path))
     if data[:2] in (b"P2", b"P5", b"P3", b"P6"):
         return read_pnm(data, str(path))
-    raise ValueError(f"{path}: not a PNG, PGM or PPM image (for other formats, convert it or save an .npy array)")
+    raise InvalidArgument(f"{path}: not a PNG, PGM or PPM image (for other formats, convert it or save an .npy array)")
 
 
 def _paeth(a, b, c):
@@ -49,19 +51,19 @@ def read_png(data: bytes, source: str = "<png>") -> numpy.ndarray:
         elif kind == b"IEND":
             break
     if header is None or not idat:
-        raise ValueError(f"{source}: truncated or invalid PNG")
+        raise InvalidArgument(f"{source}: truncated or invalid PNG")
     width, height, depth, color, _, _, interlace = header
     if depth != 8 or interlace or color not in _CHANNELS:
-        raise ValueError(f"{source}: only 8-bit non-interlaced PNGs are supported (bit depth {depth}, "
-                         f"colour type {color}, interlace {interlace}); re-save it as 8-bit")
+        raise InvalidArgument(f"{source}: only 8-bit non-interlaced PNGs are supported (bit depth {depth}, "
+                              f"colour type {color}, interlace {interlace}); re-save it as 8-bit")
     ch = _CHANNELS[color]
     try:
         raw = zlib.decompress(b"".join(idat))
     except zlib.error as e:
-        raise ValueError(f"{source}: corrupt PNG data ({e})") from None
+        raise InvalidArgument(f"{source}: corrupt PNG data ({e})") from None
     stride = width * ch
     if len(raw) < height * (stride + 1):
-        raise ValueError(f"{source}: truncated PNG data")
+        raise InvalidArgument(f"{source}: truncated PNG data")
     out = numpy.zeros((height, stride), dtype=numpy.uint8)
     prev = numpy.zeros(stride, dtype=numpy.int32)
     for y in range(height):
@@ -85,13 +87,13 @@ def read_png(data: bytes, source: str = "<png>") -> numpy.ndarray:
                     pred = _paeth(left, up, prev[x - ch] if x >= ch else 0)
                 cur[x] = (line[x] + pred) & 0xFF
         else:
-            raise ValueError(f"{source}: invalid PNG filter type {ftype} in row {y}")
+            raise InvalidArgument(f"{source}: invalid PNG filter type {ftype} in row {y}")
         out[y] = cur
         prev = cur
     img = out.reshape(height, width, ch)
     if color == 3:
         if palette is None:
-            raise ValueError(f"{source}: palette PNG without a PLTE chunk")
+            raise InvalidArgument(f"{source}: palette PNG without a PLTE chunk")
         img = palette[img[..., 0]]
     img = img.astype(numpy.float32) / 255.0
     if img.shape[-1] in (2, 4):  # composite alpha on white
@@ -115,7 +117,7 @@ def read_pnm(data: bytes, source: str = "<pnm>") -> numpy.ndarray:
         while pos < len(data) and not data[pos:pos + 1].isspace():
             pos += 1
         if start == pos:
-            raise ValueError(f"{source}: truncated PGM/PPM header")
+            raise InvalidArgument(f"{source}: truncated PGM/PPM header")
         tokens.append(int(data[start:pos]))
     width, height, maxval = tokens
     ch = 3 if magic in (b"P3", b"P6") else 1
@@ -124,12 +126,12 @@ def read_pnm(data: bytes, source: str = "<pnm>") -> numpy.ndarray:
         dtype = numpy.uint8 if maxval < 256 else numpy.dtype(">u2")
         body = data[pos + 1:]
         if len(body) < n * numpy.dtype(dtype).itemsize:
-            raise ValueError(f"{source}: truncated image data")
+            raise InvalidArgument(f"{source}: truncated image data")
         values = numpy.frombuffer(body, dtype=dtype, count=n)
     else:
         values = numpy.array(data[pos:].split()[:n], dtype=numpy.int64)
         if values.size < n:
-            raise ValueError(f"{source}: truncated image data")
+            raise InvalidArgument(f"{source}: truncated image data")
     img = values.astype(numpy.float32).reshape(height, width, ch) / float(maxval)
     return img[..., 0] if ch == 1 else img
 
@@ -161,7 +163,7 @@ def to_model_input(img: numpy.ndarray, input_shape) -> numpy.ndarray:
         c = 3 if n % 3 == 0 and int(round((n // 3) ** 0.5)) ** 2 == n // 3 and int(round(n ** 0.5)) ** 2 != n else 1
         h = w = int(round((n // c) ** 0.5))
         if h * w * c != n:
-            raise ValueError(f"cannot map an image onto a model input of shape {shape}; pass an .npy array instead")
+            raise InvalidArgument(f"cannot map an image onto a model input of shape {shape}; pass an .npy array instead")
     if img.ndim == 3 and c == 1:
         img = img.mean(axis=-1)
     elif img.ndim == 2 and c == 3:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
+from ..errors import InvalidArgument, PathNotFound
+
 __all__ = ["add_parser", "run"]
 
 _SETTINGS = ("model", "dataset", "data_path", "target", "optimizer", "batch_size", "momentum", "weight_decay", "seed",
@@ -45,12 +47,12 @@ def run(args) -> int:
     from ..train.run_dir import read_toml
 
     if not (0 < args.start < args.end):
-        raise ValueError(f"lr-find: need 0 < --start < --end, got --start {args.start} --end {args.end}")
+        raise InvalidArgument(f"lr-find: need 0 < --start < --end, got --start {args.start} --end {args.end}")
     values = {}
     if args.run_dir:
         path = os.path.join(args.run_dir, "config.toml")
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{args.run_dir}: not a run folder (no config.toml)")
+            raise PathNotFound(f"{args.run_dir}: not a run folder (no config.toml)")
         values.update({k: v for k, v in read_toml(path).items() if k in _SETTINGS})
     values.update({k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None})
     cfg = recipe.resolve_config(values)

@@ -5,6 +5,8 @@ import os
 
 import numpy
 
+from ..errors import InvalidArgument, PathNotFound, fmt_shape
+
 __all__ = ["add_parser", "run"]
 
 
@@ -26,28 +28,54 @@ def add_parser(subparsers):
     return p
 
 
+def _image_shape(shape: tuple):
+    """``(C, H, W)`` of the images behind a model input shape (flat ones too, e.g. 64 -> 1x8x8), or None."""
+    if len(shape) == 3:
+        return shape
+    n = int(numpy.prod(shape))
+    for c in (1, 3):
+        side = int(round((n // c) ** 0.5))
+        if n % c == 0 and side * side * c == n and side > 1:
+            return (c, side, side)
+    return None
+
+
 def _inputs(path: str, input_shape) -> numpy.ndarray:
     shape = tuple(input_shape)
     if path.lower().endswith(".npy"):
         try:
             arr = numpy.load(path, allow_pickle=False)
         except FileNotFoundError:
-            raise FileNotFoundError(f"no such file: {path}") from None
+            raise PathNotFound(f"predict: no such file: {path}") from None
+        except IsADirectoryError:
+            raise InvalidArgument(f"predict: {path} is a directory, expected an .npy file") from None
         except ValueError as e:
-            raise ValueError(f"{path}: not a numeric .npy array ({e})") from None
+            raise InvalidArgument(f"{path}: not a numeric .npy array ({e})") from None
         if arr.dtype.kind not in "biuf":
-            raise ValueError(f"{path}: expected a numeric array, got dtype {arr.dtype}")
+            raise InvalidArgument(f"{path}: expected a numeric array, got dtype {arr.dtype}")
         arr = arr.astype(numpy.float32)
-        if arr.shape == shape or (arr.size == numpy.prod(shape) and arr.ndim <= len(shape)):
+        size = int(numpy.prod(shape))
+        image = _image_shape(shape)
+        # A channels-last colour image (H, W, C) is made channels-first, the layout the model was trained on.
+        hwc = (image[1], image[2], image[0]) if image and image[0] > 1 else None
+        if arr.size == size:  # one sample: flat, (H, W), (C, H, W), (H, W, C), or a batch of one
+            if hwc and arr.shape[-3:] == hwc:
+                arr = numpy.moveaxis(arr, -1, -3)
             return arr.reshape((1,) + shape)
-        if arr.shape[1:] == shape or (arr.ndim >= 2 and numpy.prod(arr.shape[1:]) == numpy.prod(shape)):
+        if arr.ndim >= 2 and int(numpy.prod(arr.shape[1:])) == size:
+            if hwc and arr.shape[1:] == hwc:
+                arr = numpy.moveaxis(arr, -1, 1)
             return arr.reshape((arr.shape[0],) + shape)
-        raise ValueError(f"{path}: array of shape {arr.shape} fits neither one sample {shape} "
-                         f"nor a batch (N, {', '.join(map(str, shape))})")
+        one = fmt_shape(shape)
+        if image and len(shape) != 3:
+            c, h, w = image
+            one += f" (or one {h}x{w} image: ({h}, {w})" + (f" or ({h}, {w}, {c})" if c > 1 else "") + ")"
+        raise InvalidArgument(f"{path}: array of shape {fmt_shape(arr.shape)} fits neither one sample {one} "
+                              f"nor a batch (N, {', '.join(map(str, shape))})")
     from .images import read_image, to_model_input
 
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path}")
+        raise PathNotFound(f"predict: no such file: {path}")
     return to_model_input(read_image(path), shape)[None]
 
 
@@ -64,9 +92,9 @@ def run(args) -> int:
         stoi = {c: i for i, c in enumerate(vocab)}
         bad = sorted({c for c in args.input if c not in stoi})
         if bad:
-            raise ValueError(f"the prompt has characters the model never saw: {''.join(bad)!r}")
+            raise InvalidArgument(f"the prompt has characters the model never saw: {''.join(bad)!r}")
         if not args.input:
-            raise ValueError("the prompt is empty")
+            raise InvalidArgument("the prompt is empty")
         backend.manual_seed(args.seed)
         ids = numpy.array([[stoi[c] for c in args.input]], dtype=numpy.int64)
         out = model.generate(Tensor._wrap(ids), args.max_new_tokens, temperature=args.temperature, top_k=args.top_k)

@@ -101,10 +101,6 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 
 
-def _fmt(v) -> str:
-    return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-
 def run(args) -> int:
     from ..train import recipe
     from ..train.config import DEFAULTS
@@ -127,11 +123,20 @@ def run(args) -> int:
 
         if not dist.is_main_process():
             return 0
+    from ..train.progress import format_seconds, format_value
+
     final = summary.get("final", {})
-    rows = [(k, _fmt(v)) for k, v in final.items() if k not in ("epoch", "step")]
+    rows = [(k, format_value(k, v)) for k, v in final.items() if k not in ("epoch", "step")]
     print()
-    print(f"{summary['model']} on {summary['dataset']}: {summary['epochs']} epochs, {summary['steps']} steps, "
-          f"{summary['params']:,} parameters, {summary['seconds']:.1f} s")
+    head = (f"{summary['model']} on {summary['dataset']}: {summary['epochs']} epochs, {summary['steps']} steps, "
+            f"{summary['params']:,} parameters")
+    if summary.get("resumed_step") is not None:
+        done = summary["steps"] - summary["resumed_step"]
+        head += (f"; resumed from step {summary['resumed_step']} (epoch {summary.get('resumed_epoch', '?')}): "
+                 f"{done} steps in {format_seconds(summary['seconds'])} this session")
+    else:
+        head += f", {format_seconds(summary['seconds'])}"
+    print(head)
     if rows:
         print(_table(rows))
     print(f"run saved to {os.path.abspath(run_dir)}")

@@ -15,6 +15,7 @@ from .collate import default_collate, default_convert
 from .dataloader import DataLoader
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, is_batchable, random_split
 from .sampler import BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler
+from ..errors import AttributeNotFound
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "is_batchable",
@@ -28,4 +29,4 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(".datasets", __name__)
-    raise AttributeError(f"module 'gradstep.data' has no attribute {name!r}")
+    raise AttributeNotFound(f"module 'gradstep.data' has no attribute {name!r}")

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 import numpy
 
 from ..autograd.tensor import Tensor
-from ..errors import ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, ShapeError, fmt_shape
 
 __all__ = ["default_collate", "default_convert"]
 
@@ -39,7 +39,7 @@ def default_collate(batch: list, _where: str = ""):
         return Tensor._wrap(_stack([b._data for b in batch], _where))
     if isinstance(elem, (numpy.ndarray, numpy.generic)):
         if isinstance(elem, numpy.ndarray) and elem.dtype.kind in "OUS":
-            raise TypeError(f"collate: samples{_where} are arrays of dtype {elem.dtype}; pass a collate_fn")
+            raise ArgumentTypeError(f"collate: samples{_where} are arrays of dtype {elem.dtype}; pass a collate_fn")
         return Tensor._wrap(_stack([numpy.asarray(b) for b in batch], _where))
     if isinstance(elem, bool):
         return Tensor._wrap(numpy.array(batch, dtype=numpy.bool_))
@@ -58,7 +58,7 @@ def default_collate(batch: list, _where: str = ""):
         if isinstance(elem, tuple):
             return type(elem)(*fields) if hasattr(elem, "_fields") else tuple(fields)
         return fields
-    raise TypeError(
+    raise ArgumentTypeError(
         f"collate: don't know how to batch samples{_where} of type {type(elem).__name__}; "
         f"expected Tensors, arrays, numbers, or tuples/lists/dicts of them (or pass a collate_fn)"
     )

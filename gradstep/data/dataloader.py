@@ -12,6 +12,7 @@ from . import _rng
 from .collate import default_collate, default_convert
 from .dataset import is_batchable
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _check_seed, draw_seed
+from ..errors import ArgumentTypeError, InvalidArgument
 
 __all__ = ["DataLoader"]
 
@@ -75,22 +76,22 @@ class DataLoader:
         try:
             n = len(dataset)
         except TypeError:
-            raise TypeError(f"DataLoader: the dataset ({type(dataset).__name__}) must define __len__") from None
+            raise ArgumentTypeError(f"DataLoader: the dataset ({type(dataset).__name__}) must define __len__") from None
         if n == 0:
-            raise ValueError("DataLoader: the dataset is empty")
+            raise InvalidArgument("DataLoader: the dataset is empty")
         if batch_size is not None and (not isinstance(batch_size, (int, numpy.integer))
                                        or isinstance(batch_size, bool) or batch_size <= 0):
-            raise ValueError(f"DataLoader: batch_size must be a positive int or None, got {batch_size!r}")
+            raise InvalidArgument(f"DataLoader: batch_size must be a positive int or None, got {batch_size!r}")
         if not isinstance(prefetch, (int, numpy.integer)) or isinstance(prefetch, bool) or prefetch < 0:
-            raise ValueError(f"DataLoader: prefetch must be a non-negative int, got {prefetch!r}")
+            raise InvalidArgument(f"DataLoader: prefetch must be a non-negative int, got {prefetch!r}")
         if collate_fn is not None and not callable(collate_fn):
-            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+            raise ArgumentTypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler is mutually exclusive with shuffle=True (the sampler sets the order)")
+            raise InvalidArgument("DataLoader: sampler is mutually exclusive with shuffle=True (the sampler sets the order)")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
-            raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler and drop_last")
+            raise InvalidArgument("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler and drop_last")
         if batch_size is None and drop_last:
-            raise ValueError("DataLoader: drop_last needs a batch_size")
+            raise InvalidArgument("DataLoader: drop_last needs a batch_size")
 
         self.dataset = dataset
         self.seed = _check_seed(seed, "DataLoader") if seed is not None else draw_seed(generator)
@@ -143,10 +144,10 @@ class DataLoader:
         try:
             seed, epoch, batch = state["seed"], int(state["epoch"]), int(state["batch"])
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"DataLoader.load_state_dict: expected a dict with seed, epoch and batch, got {state!r}") from None
+            raise InvalidArgument(f"DataLoader.load_state_dict: expected a dict with seed, epoch and batch, got {state!r}") from None
         if epoch < 0 or not 0 <= batch <= len(self):
-            raise ValueError(f"DataLoader.load_state_dict: epoch {epoch}, batch {batch} is outside this loader "
-                             f"({len(self)} batches per epoch); was it saved from another dataset or batch size?")
+            raise InvalidArgument(f"DataLoader.load_state_dict: epoch {epoch}, batch {batch} is outside this loader "
+                                  f"({len(self)} batches per epoch); was it saved from another dataset or batch size?")
         self.seed = _check_seed(seed, "DataLoader.load_state_dict")
         if hasattr(self.sampler, "seed"):
             self.sampler.seed = int(state.get("sampler_seed", self.seed))

@@ -17,7 +17,9 @@ import numpy
 
 from .. import backend
 from ..autograd.tensor import Tensor
-from ..errors import ShapeError, fmt_shape
+from ..errors import (
+    ArgumentTypeError, AttributeNotFound, IndexOutOfRange, InvalidArgument, NotSupported, ShapeError, fmt_shape,
+)
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "is_batchable"]
 
@@ -34,7 +36,7 @@ def _array(x, what: str):
         return x
     arr = numpy.asarray(x)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{what}: expected Tensors or numeric arrays, got {type(x).__name__} of dtype {arr.dtype}")
+        raise ArgumentTypeError(f"{what}: expected Tensors or numeric arrays, got {type(x).__name__} of dtype {arr.dtype}")
     # Python data follows gradstep's defaults (float32 / int64), like gradstep.tensor.
     if arr.dtype == numpy.float64:
         arr = arr.astype(backend.default_dtype())
@@ -53,10 +55,10 @@ class Dataset:
     """
 
     def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+        raise NotSupported(f"{type(self).__name__} must define __getitem__")
 
     def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+        raise NotSupported(f"{type(self).__name__} must define __len__")
 
     def __add__(self, other: "Dataset") -> "ConcatDataset":
         return ConcatDataset([self, other])
@@ -82,7 +84,7 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors, transform: Callable | None = None, target_transform: Callable | None = None):
         if not tensors:
-            raise ValueError("TensorDataset: pass at least one tensor")
+            raise InvalidArgument("TensorDataset: pass at least one tensor")
         arrays = tuple(_array(t, "TensorDataset") for t in tensors)
         for i, a in enumerate(arrays):
             if a.ndim == 0:
@@ -116,9 +118,9 @@ class TensorDataset(Dataset):
         n = len(self)
         if isinstance(index, (int, numpy.integer)) and not isinstance(index, bool):
             if not -n <= index < n:
-                raise IndexError(f"TensorDataset: index {index} is out of range for a dataset of {n} samples")
+                raise IndexOutOfRange(f"TensorDataset: index {index} is out of range for a dataset of {n} samples")
             return self._apply([a[index] for a in self.arrays])
-        raise TypeError(f"TensorDataset: index must be an int, got {type(index).__name__}; use get_batch for many")
+        raise ArgumentTypeError(f"TensorDataset: index must be an int, got {type(index).__name__}; use get_batch for many")
 
     def get_batch(self, indices) -> tuple:
         """The samples at ``indices`` (1-D ints) stacked: a tuple of Tensors with a leading batch dim."""
@@ -138,7 +140,7 @@ class Subset(Dataset):
         idx = numpy.asarray(indices, dtype=numpy.int64).reshape(-1)
         n = len(dataset)
         if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"Subset: indices must lie in [-{n}, {n}) for a dataset of {n} samples")
+            raise IndexOutOfRange(f"Subset: indices must lie in [-{n}, {n}) for a dataset of {n} samples")
         self.indices = idx
 
     @property
@@ -157,7 +159,7 @@ class Subset(Dataset):
     def __getattr__(self, name):
         # Metadata such as ``classes`` or ``num_classes`` stays reachable through a split.
         if name.startswith("_") or name == "dataset":
-            raise AttributeError(name)
+            raise AttributeNotFound(name)
         return getattr(self.dataset, name)
 
 
@@ -167,7 +169,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets):
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("ConcatDataset: pass at least one dataset")
+            raise InvalidArgument("ConcatDataset: pass at least one dataset")
         self.cumulative_sizes = list(numpy.cumsum([len(d) for d in self.datasets]).tolist())
 
     @property
@@ -180,7 +182,7 @@ class ConcatDataset(Dataset):
     def __getitem__(self, index):
         n = len(self)
         if not -n <= index < n:
-            raise IndexError(f"ConcatDataset: index {index} is out of range for a dataset of {n} samples")
+            raise IndexOutOfRange(f"ConcatDataset: index {index} is out of range for a dataset of {n} samples")
         index = index + n if index < 0 else index
         part = bisect.bisect_right(self.cumulative_sizes, index)
         start = self.cumulative_sizes[part - 1] if part else 0
@@ -231,18 +233,18 @@ def random_split(dataset, lengths: Sequence, generator=None) -> list:
     lengths = list(lengths)
     if lengths and all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
         if any(x < 0 for x in lengths):
-            raise ValueError(f"random_split: fractions must be non-negative, got {lengths}")
+            raise InvalidArgument(f"random_split: fractions must be non-negative, got {lengths}")
         sizes = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
     else:
         if not all(isinstance(x, (int, numpy.integer)) and x >= 0 for x in lengths):
-            raise ValueError(
+            raise InvalidArgument(
                 f"random_split: lengths must be non-negative ints summing to {n} or fractions summing to 1, got {lengths}"
             )
         sizes = [int(x) for x in lengths]
     if sum(sizes) != n:
-        raise ValueError(f"random_split: lengths sum to {sum(sizes)} but the dataset has {n} samples")
+        raise InvalidArgument(f"random_split: lengths sum to {sum(sizes)} but the dataset has {n} samples")
     rng = _generator(generator)
     perm = rng.permutation(n)
     out, start = [], 0
@@ -259,4 +261,4 @@ def _generator(generator) -> numpy.random.Generator:
         return generator
     if isinstance(generator, (int, numpy.integer)) and not isinstance(generator, bool):
         return numpy.random.default_rng(int(generator))
-    raise TypeError(f"generator must be a numpy.random.Generator, an int seed or None, got {type(generator).__name__}")
+    raise ArgumentTypeError(f"generator must be a numpy.random.Generator, an int seed or None, got {type(generator).__name__}")

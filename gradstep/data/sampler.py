@@ -15,6 +15,7 @@ import os
 import numpy
 
 from .. import backend
+from ..errors import ArgumentTypeError, InvalidArgument, NotSupported
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "BatchSampler", "DistributedSampler", "draw_seed"]
 
@@ -24,13 +25,13 @@ def draw_seed(generator=None) -> int:
     if generator is None:
         generator = backend.generator()
     if not isinstance(generator, numpy.random.Generator):
-        raise TypeError(f"generator must be a numpy.random.Generator or None, got {type(generator).__name__}")
+        raise ArgumentTypeError(f"generator must be a numpy.random.Generator or None, got {type(generator).__name__}")
     return int(generator.integers(0, 2**63 - 1))
 
 
 def _check_seed(seed, who: str) -> int:
     if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool) or seed < 0:
-        raise TypeError(f"{who}: seed must be a non-negative int, got {seed!r}")
+        raise ArgumentTypeError(f"{who}: seed must be a non-negative int, got {seed!r}")
     return int(seed)
 
 
@@ -38,10 +39,10 @@ class Sampler:
     """Base class: ``__iter__`` yields dataset indices, ``__len__`` says how many."""
 
     def __iter__(self):
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__}: a Sampler subclass must define __iter__")
 
     def __len__(self) -> int:
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__}: a Sampler subclass must define __len__")
 
 
 class SequentialSampler(Sampler):
@@ -81,7 +82,7 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = bool(replacement)
         if num_samples is not None and (not isinstance(num_samples, (int, numpy.integer)) or num_samples <= 0):
-            raise ValueError(f"RandomSampler: num_samples must be a positive int, got {num_samples!r}")
+            raise InvalidArgument(f"RandomSampler: num_samples must be a positive int, got {num_samples!r}")
         self._num_samples = num_samples
         self.seed = _check_seed(seed, "RandomSampler") if seed is not None else draw_seed(generator)
         self.epoch = 0
@@ -117,7 +118,7 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler, batch_size: int, drop_last: bool = False):
         if not isinstance(batch_size, (int, numpy.integer)) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"BatchSampler: batch_size must be a positive int, got {batch_size!r}")
+            raise InvalidArgument(f"BatchSampler: batch_size must be a positive int, got {batch_size!r}")
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = bool(drop_last)
@@ -181,9 +182,9 @@ class DistributedSampler(Sampler):
             num_replicas = world if num_replicas is None else num_replicas
             rank = me if rank is None else rank
         if not isinstance(num_replicas, (int, numpy.integer)) or num_replicas < 1:
-            raise ValueError(f"DistributedSampler: num_replicas must be a positive int, got {num_replicas!r}")
+            raise InvalidArgument(f"DistributedSampler: num_replicas must be a positive int, got {num_replicas!r}")
         if not isinstance(rank, (int, numpy.integer)) or not 0 <= rank < num_replicas:
-            raise ValueError(f"DistributedSampler: rank must be in [0, {num_replicas - 1}], got {rank!r}")
+            raise InvalidArgument(f"DistributedSampler: rank must be in [0, {num_replicas - 1}], got {rank!r}")
         self.dataset = dataset
         self.num_replicas = int(num_replicas)
         self.rank = int(rank)

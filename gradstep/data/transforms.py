@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import _rng
 from ..autograd.tensor import Tensor
-from ..errors import DTypeError, ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, DTypeError, InvalidArgument, NotSupported, ShapeError, fmt_shape
 
 __all__ = ["Compose", "Lambda", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip",
            "RandomVerticalFlip", "RandomShift"]
@@ -66,7 +66,7 @@ class Transform:
     """Base class: a callable on arrays/Tensors with a readable repr."""
 
     def __call__(self, x):
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__}: a Transform subclass must define __call__(x)")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and k != "generator")
@@ -80,7 +80,7 @@ class Compose(Transform):
         self.transforms = list(transforms)
         for t in self.transforms:
             if not callable(t):
-                raise TypeError(f"Compose: every transform must be callable, got {type(t).__name__}")
+                raise ArgumentTypeError(f"Compose: every transform must be callable, got {type(t).__name__}")
 
     def __call__(self, x):
         for t in self.transforms:
@@ -96,7 +96,7 @@ class Lambda(Transform):
 
     def __init__(self, fn: Callable):
         if not callable(fn):
-            raise TypeError(f"Lambda: expected a callable, got {type(fn).__name__}")
+            raise ArgumentTypeError(f"Lambda: expected a callable, got {type(fn).__name__}")
         self.fn = fn
 
     def __call__(self, x):
@@ -144,7 +144,7 @@ class Normalize(Transform):
         if self.mean.ndim != 1 or self.std.ndim != 1 or self.mean.size != self.std.size:
             raise ShapeError(f"Normalize: mean and std must be equally long lists, got {mean!r} and {std!r}")
         if (self.std <= 0).any():
-            raise ValueError(f"Normalize: std must be positive, got {std!r}")
+            raise InvalidArgument(f"Normalize: std must be positive, got {std!r}")
         self._inv_std = (1 / self.std).astype(numpy.float32)
 
     def __call__(self, x):
@@ -167,7 +167,7 @@ def _pair(v, who: str, what: str) -> tuple[int, int]:
         return int(v), int(v)
     if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, (int, numpy.integer)) for i in v):
         return int(v[0]), int(v[1])
-    raise TypeError(f"{who}: {what} must be an int or a pair of ints, got {v!r}")
+    raise ArgumentTypeError(f"{who}: {what} must be an int or a pair of ints, got {v!r}")
 
 
 def _padding(padding, who: str) -> tuple[int, int, int, int]:
@@ -182,9 +182,9 @@ def _padding(padding, who: str) -> tuple[int, int, int, int]:
     elif isinstance(padding, (tuple, list)) and len(padding) == 4:
         pads = tuple(padding)
     else:
-        raise TypeError(f"{who}: padding must be an int, (left/right, top/bottom) or (left, top, right, bottom), got {padding!r}")
+        raise ArgumentTypeError(f"{who}: padding must be an int, (left/right, top/bottom) or (left, top, right, bottom), got {padding!r}")
     if any(not isinstance(p, (int, numpy.integer)) or p < 0 for p in pads):
-        raise ValueError(f"{who}: padding must be non-negative ints, got {padding!r}")
+        raise InvalidArgument(f"{who}: padding must be non-negative ints, got {padding!r}")
     return tuple(int(p) for p in pads)
 
 
@@ -221,7 +221,7 @@ class RandomCrop(Transform):
         self.size = _pair(size, "RandomCrop", "size")
         self.padding = _padding(padding, "RandomCrop")
         if padding_mode not in ("constant", "edge", "reflect"):
-            raise ValueError(f"RandomCrop: padding_mode must be one of 'constant', 'edge', 'reflect', got {padding_mode!r}")
+            raise InvalidArgument(f"RandomCrop: padding_mode must be one of 'constant', 'edge', 'reflect', got {padding_mode!r}")
         self.fill = fill
         self.padding_mode = padding_mode
         self.generator = generator
@@ -239,7 +239,7 @@ class RandomShift(Transform):
 
     def __init__(self, max_shift: int, fill=0, generator=None):
         if not isinstance(max_shift, (int, numpy.integer)) or isinstance(max_shift, bool) or max_shift < 0:
-            raise ValueError(f"RandomShift: max_shift must be a non-negative int, got {max_shift!r}")
+            raise InvalidArgument(f"RandomShift: max_shift must be a non-negative int, got {max_shift!r}")
         self.max_shift = int(max_shift)
         self.fill = fill
         self.generator = generator
@@ -257,7 +257,7 @@ class _RandomFlip(Transform):
 
     def __init__(self, p: float = 0.5, generator=None):
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p!r}")
+            raise InvalidArgument(f"{type(self).__name__}: p must be in [0, 1], got {p!r}")
         self.p = float(p)
         self.generator = generator
 

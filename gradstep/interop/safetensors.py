@@ -14,16 +14,17 @@ file intact, never a truncated one.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import secrets
 import struct
-import tempfile
 
 import numpy
 
-from ..errors import CheckpointError
+from ..errors import ArgumentTypeError, CheckpointError, PathNotFound
 
-__all__ = ["save", "load", "save_file", "load_file", "read_metadata", "atomic_write"]
+__all__ = ["save", "load", "save_file", "load_file", "read_metadata", "atomic_write", "create_temp"]
 
 
 def _to_numpy(value, name: str) -> numpy.ndarray:
@@ -31,7 +32,7 @@ def _to_numpy(value, name: str) -> numpy.ndarray:
     if isinstance(data, numpy.generic):
         data = numpy.asarray(data)
     if not isinstance(data, numpy.ndarray):
-        raise TypeError(f"safetensors: {name!r} must be a Tensor or NumPy array, got {type(value).__name__}")
+        raise ArgumentTypeError(f"safetensors: {name!r} must be a Tensor or NumPy array, got {type(value).__name__}")
     # not ascontiguousarray: it turns a 0-d array into shape (1,)
     return data if data.flags.c_contiguous else data.copy(order="C")
 
@@ -55,7 +56,7 @@ def load(data: bytes, source: str = "<bytes>") -> dict[str, numpy.ndarray]:
         raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from None
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write(path: str | os.PathLike, data: bytes, who: str | None = None) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
 
     The bytes go to a temporary file in the same directory, are flushed and
@@ -64,7 +65,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    fd, tmp = create_temp(directory, os.path.basename(path), ".tmp", target=path, who=who)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -78,6 +79,33 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             pass
         raise
     _fsync_dir(directory)
+
+
+def create_temp(directory: str, name: str, suffix: str = ".tmp", target: str | None = None,
+                who: str | None = None) -> tuple[int, str]:
+    """``(fd, path)`` of a new hidden file ``.<name>.<random><suffix>`` in ``directory``, open for writing.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600), the file gets the mode a
+    plain ``open()`` would give (0666 minus the umask, usually 0644), so the
+    file it is renamed into is readable like the run's other files. Errors
+    name ``target`` (the file being written) and ``who`` wrote it, not the hidden temporary.
+    """
+    target = target or os.path.join(directory, name)
+    what = f"{who}: cannot write {target}" if who else f"cannot write {target}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            raise PathNotFound(f"{what}: the folder {directory} does not exist") from None
+        except NotADirectoryError:
+            raise PathNotFound(f"{what}: {directory} is not a folder") from None
+        except OSError as e:
+            raise type(e)(e.errno, f"{what}: {e.strerror}") from None
+    raise FileExistsError(errno.EEXIST, f"{what}: no free temporary name in {directory}")
 
 
 def _fsync_dir(directory: str) -> None:
@@ -95,7 +123,7 @@ def _fsync_dir(directory: str) -> None:
 
 def save_file(tensors: dict, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
     """Write ``{name: Tensor | ndarray}`` to a ``.safetensors`` file, atomically."""
-    atomic_write(path, save(tensors, metadata))
+    atomic_write(path, save(tensors, metadata), who="save_file")
 
 
 def _read_bytes(path) -> bytes:

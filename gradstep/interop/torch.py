@@ -23,6 +23,7 @@ import numpy
 
 from ..autograd.tensor import Tensor
 from ..nn.module import StateDictError
+from ..errors import ArgumentTypeError, MissingDependency
 
 __all__ = ["load_torch_state_dict", "state_dict_to_numpy", "to_torch_state_dict", "to_torch", "from_torch"]
 
@@ -61,7 +62,7 @@ def state_dict_to_numpy(source) -> dict:
     if callable(getattr(source, "state_dict", None)):
         source = source.state_dict()
     if not hasattr(source, "items"):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"load_torch_state_dict: expected a .safetensors path, a state_dict or a torch module, got "
             f"{type(source).__name__}"
         )
@@ -80,7 +81,7 @@ def _to_numpy(value, key) -> numpy.ndarray:
         return value.numpy()
     if isinstance(value, (int, float, bool, numpy.generic)):
         return numpy.asarray(value)
-    raise TypeError(f"load_torch_state_dict: entry {key!r} is a {type(value).__name__}, not a tensor or array")
+    raise ArgumentTypeError(f"load_torch_state_dict: entry {key!r} is a {type(value).__name__}, not a tensor or array")
 
 
 def to_torch_state_dict(model_or_state_dict) -> dict:
@@ -118,5 +119,5 @@ def _import_torch(what: str):
     try:
         import torch
     except ImportError as err:
-        raise ImportError(f"gradstep.interop.torch.{what} needs PyTorch (pip install torch)") from err
+        raise MissingDependency(f"gradstep.interop.torch.{what} needs PyTorch (pip install torch)") from err
     return torch

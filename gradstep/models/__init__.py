@@ -17,6 +17,7 @@ from .cnn import CNN
 from .gpt import GPT, lm_loss
 from .mlp import MLP
 from .standardize import Standardize
+from ..errors import ArgumentTypeError, InvalidArgument
 
 __all__ = ["MLP", "CNN", "GPT", "Standardize", "lm_loss", "get", "available", "register", "for_data"]
 
@@ -38,7 +39,7 @@ def available() -> list[str]:
 
 def _entry(name: str):
     if not isinstance(name, str) or name.lower() not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; valid: {', '.join(available())}")
+        raise InvalidArgument(f"unknown model {name!r}; valid: {', '.join(available())}")
     return _REGISTRY[name.lower()]
 
 
@@ -51,7 +52,7 @@ def get(name: str, **kwargs):
 def register(name: str, constructor: Callable, defaults: dict | None = None, data_fields=("input_shape", "num_classes")):
     """Make ``name`` available to :func:`get`, :func:`for_data` and ``gradstep train --model``."""
     if not callable(constructor):
-        raise TypeError(f"register: constructor must be callable, got {type(constructor).__name__}")
+        raise ArgumentTypeError(f"register: constructor must be callable, got {type(constructor).__name__}")
     _REGISTRY[name.lower()] = (constructor, dict(defaults or {}), tuple(data_fields))
 
 
@@ -65,8 +66,8 @@ def for_data(name: str, data_info: dict, **overrides) -> tuple[object, dict]:
     cls, defaults, fields = _entry(name)
     missing = [f for f in fields if data_info.get(f) is None]
     if missing:
-        raise ValueError(f"model {name!r} needs a dataset that provides {', '.join(missing)} "
-                         f"(is this dataset suitable for {name}?)")
+        raise InvalidArgument(f"model {name!r} needs a dataset that provides {', '.join(missing)} "
+                              f"(is this dataset suitable for {name}?)")
     kwargs = {**defaults, **{f: data_info[f] for f in fields}, **overrides}
     kwargs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
     return cls(**kwargs), kwargs

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import nn
 from .standardize import Standardize
+from ..errors import InvalidArgument
 
 __all__ = ["CNN"]
 
@@ -29,8 +30,8 @@ class CNN(nn.Module):
                  dropout: float = 0.0, standardize: bool = False):
         super().__init__()
         if len(input_shape) != 3 or min(input_shape[1:]) < 4:
-            raise ValueError(f"CNN: input_shape must be (channels, height, width) with height and width >= 4, "
-                             f"got {tuple(input_shape)}")
+            raise InvalidArgument(f"CNN: input_shape must be (channels, height, width) with height and width >= 4, "
+                                  f"got {tuple(input_shape)}")
         c, h, w = (int(s) for s in input_shape)
         k = 5 if min(h, w) >= 16 else 3
         self.norm = Standardize((c, 1, 1)) if standardize else None

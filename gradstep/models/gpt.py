@@ -18,7 +18,7 @@ import numpy
 from .. import backend, nn
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..errors import ShapeError, fmt_shape
+from ..errors import InvalidArgument, ShapeError, fmt_shape
 from ..nn import functional as F
 
 __all__ = ["GPT", "CausalSelfAttention", "Block", "lm_loss"]
@@ -35,7 +35,7 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0):
         super().__init__()
         if n_embd % n_head:
-            raise ValueError(f"CausalSelfAttention: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+            raise InvalidArgument(f"CausalSelfAttention: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
         self.n_head, self.dropout = n_head, dropout
         self.qkv = nn.Linear(n_embd, 3 * n_embd)
         self.proj = nn.Linear(n_embd, n_embd)
@@ -119,9 +119,9 @@ class GPT(nn.Module):
         ``temperature=0`` picks the most likely id.
         """
         if temperature < 0:
-            raise ValueError(f"generate: temperature must be >= 0, got {temperature}")
+            raise InvalidArgument(f"generate: temperature must be >= 0, got {temperature}")
         if top_k is not None and not 1 <= top_k:
-            raise ValueError(f"generate: top_k must be a positive int or None, got {top_k}")
+            raise InvalidArgument(f"generate: top_k must be a positive int or None, got {top_k}")
         ids = numpy.array(getattr(idx, "_data", idx), dtype=numpy.int64)
         if ids.ndim == 1:
             ids = ids[None]

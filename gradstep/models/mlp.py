@@ -5,6 +5,7 @@ import math
 
 from .. import nn
 from .standardize import Standardize
+from ..errors import InvalidArgument
 
 __all__ = ["MLP"]
 
@@ -31,7 +32,7 @@ class MLP(nn.Module):
                  dropout: float = 0.0, input_dropout: float = 0.0, standardize: bool = False):
         super().__init__()
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"MLP: unknown activation {activation!r}; valid: {', '.join(sorted(_ACTIVATIONS))}")
+            raise InvalidArgument(f"MLP: unknown activation {activation!r}; valid: {', '.join(sorted(_ACTIVATIONS))}")
         in_features = int(math.prod(input_shape)) if isinstance(input_shape, (tuple, list)) else int(input_shape)
         self.in_features, self.num_classes = in_features, int(num_classes)
         self.flatten = nn.Flatten()

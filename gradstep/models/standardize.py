@@ -5,6 +5,7 @@ import numpy
 
 from .. import nn
 from ..autograd.tensor import Tensor
+from ..errors import InvalidArgument
 
 __all__ = ["Standardize"]
 
@@ -33,8 +34,8 @@ class Standardize(nn.Module):
         data = numpy.asarray(getattr(x, "_data", x), dtype=numpy.float64)
         shape = self.mean.shape
         if data.ndim != len(shape) + 1:
-            raise ValueError(f"Standardize.fit: expected samples of {len(shape)} dims with a batch dimension "
-                             f"in front, got shape {data.shape}")
+            raise InvalidArgument(f"Standardize.fit: expected samples of {len(shape)} dims with a batch dimension "
+                                  f"in front, got shape {data.shape}")
         axes = (0,) + tuple(i + 1 for i, s in enumerate(shape) if s == 1)
         mean = data.mean(axis=axes, keepdims=True)[0]
         std = data.std(axis=axes, keepdims=True)[0]

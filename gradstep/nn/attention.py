@@ -5,9 +5,10 @@ import math
 
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..errors import DTypeError, ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, DTypeError, InvalidArgument, ShapeError, fmt_shape
 from . import functional as F
 from . import init
+from ._checks import check_sizes
 from .linear import Linear, _empty
 from .module import Module
 
@@ -58,10 +59,10 @@ class MultiheadAttention(Module):
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
                  vdim: int | None = None, batch_first: bool = False, device=None, dtype=None):
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and num_heads={num_heads} instead")
+        check_sizes("MultiheadAttention", 1, embed_dim=embed_dim, num_heads=num_heads)
         if embed_dim % num_heads != 0:
-            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+            raise InvalidArgument(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
+                                  f"({num_heads}); got embed_dim={embed_dim}, num_heads={num_heads}")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -112,7 +113,7 @@ class MultiheadAttention(Module):
     def _check(self, query, key, value):
         for name, t in (("query", query), ("key", key), ("value", value)):
             if not isinstance(t, Tensor):
-                raise TypeError(f"MultiheadAttention: {name} must be a Tensor, got {type(t).__name__}")
+                raise ArgumentTypeError(f"MultiheadAttention: {name} must be a Tensor, got {type(t).__name__}")
         if query.ndim not in (2, 3):
             raise ShapeError(
                 f"MultiheadAttention: query should be unbatched 2D or batched 3D, got shape {fmt_shape(query.shape)}"

@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 
 from .module import Module
 from .parameter import Parameter
+from ..errors import ArgumentTypeError, IndexOutOfRange, InvalidArgument, NotSupported
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -18,7 +19,7 @@ __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "Parameter
 def _index(idx, n: int, kind: str) -> int:
     idx = operator.index(idx)
     if not -n <= idx < n:
-        raise IndexError(f"index {idx} is out of range for a {kind} of length {n}")
+        raise IndexOutOfRange(f"index {idx} is out of range for a {kind} of length {n}")
     return idx % n
 
 
@@ -77,7 +78,7 @@ class Sequential(Module):
 
     def __add__(self, other: "Sequential") -> "Sequential":
         if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+            raise InvalidArgument(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
         return Sequential(*self, *other)
 
     def append(self, module: Module) -> "Sequential":
@@ -91,10 +92,11 @@ class Sequential(Module):
 
     def insert(self, index: int, module: Module) -> "Sequential":
         if not isinstance(module, Module):
-            raise AssertionError(f"module should be of type: {Module}")
+            raise ArgumentTypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
         n = len(self._modules)
         if not -n <= index <= n:
-            raise IndexError(f"Index out of range: {index}")
+            raise IndexOutOfRange(f"Sequential.insert: index {index} is out of range for a Sequential of length {n} "
+                                  f"(expected -{n}..{n})")
         if index < 0:
             index += n
         items = list(self._modules.values())
@@ -161,7 +163,7 @@ class ModuleList(Module):
 
     def extend(self, modules: Iterable[Module]) -> "ModuleList":
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
-            raise TypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
+            raise ArgumentTypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
         for m in modules:
             self.append(m)
         return self
@@ -172,7 +174,7 @@ class ModuleList(Module):
         return v
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward(); iterate over it and call its modules")
+        raise NotSupported("ModuleList has no forward(); iterate over it and call its modules")
 
 
 class ModuleDict(Module):
@@ -224,11 +226,11 @@ class ModuleDict(Module):
             try:
                 key, module = item
             except (TypeError, ValueError):
-                raise TypeError(f"ModuleDict.update: element #{j} should be a (key, module) pair") from None
+                raise ArgumentTypeError(f"ModuleDict.update: element #{j} should be a (key, module) pair") from None
             self[key] = module
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward(); look up its modules by key")
+        raise NotSupported("ModuleDict has no forward(); look up its modules by key")
 
 
 class ParameterList(Module):
@@ -278,7 +280,7 @@ class ParameterList(Module):
         return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]" for i, p in enumerate(self))
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ParameterList has no forward()")
+        raise NotSupported("ParameterList has no forward()")
 
 
 class ParameterDict(Module):
@@ -329,4 +331,4 @@ class ParameterDict(Module):
         return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]" for k, p in self.items())
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ParameterDict has no forward()")
+        raise NotSupported("ParameterDict has no forward()")

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import math
+import numbers
 
-from ..errors import ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, InvalidArgument, ShapeError, fmt_shape
 from . import functional as F
 from . import init
+from ._checks import check_sizes
 from .linear import _empty
 from .module import Module
 
@@ -14,12 +16,16 @@ __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _tuple(value, n: int, name: str, layer: str) -> tuple:
-    if isinstance(value, (tuple, list)):
-        if len(value) != n:
-            raise ValueError(f"{layer}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-        return tuple(value)
-    return (value,) * n
+def _tuple(value, n: int, name: str, layer: str, minimum: int = 0) -> tuple:
+    """``value`` as an ``n``-tuple of ints >= ``minimum``; the error names ``layer`` and the argument."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(values) != n:
+        raise InvalidArgument(f"{layer}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}")
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        raise ArgumentTypeError(f"{layer}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}")
+    if any(v < minimum for v in values):
+        raise InvalidArgument(f"{layer}: {name} must be >= {minimum}, got {name}={value!r}")
+    return tuple(int(v) for v in values)
 
 
 class _ConvNd(Module):
@@ -32,25 +38,30 @@ class _ConvNd(Module):
                  device=None, dtype=None):
         super().__init__()
         name, n = type(self).__name__, self._dims
-        if not isinstance(groups, int) or groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+        check_sizes(name, in_channels=in_channels, out_channels=out_channels)
+        check_sizes(name, 1, groups=groups)
         if in_channels % groups != 0:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise InvalidArgument(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups}); "
+                                  f"got in_channels={in_channels}, groups={groups}")
         if out_channels % groups != 0:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise InvalidArgument(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups}); "
+                                  f"got out_channels={out_channels}, groups={groups}")
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got padding_mode='{padding_mode}'")
+            raise InvalidArgument(f"{name}: padding_mode must be one of {', '.join(map(repr, _PADDING_MODES))}, "
+                                  f"got padding_mode={padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _tuple(kernel_size, n, "kernel_size", name)
-        self.stride = _tuple(stride, n, "stride", name)
-        self.dilation = _tuple(dilation, n, "dilation", name)
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size", name, 1)
+        self.stride = _tuple(stride, n, "stride", name, 1)
+        self.dilation = _tuple(dilation, n, "dilation", name, 1)
         self.output_padding = _tuple(output_padding, n, "output_padding", name)
         self.groups, self.padding_mode, self.transposed = groups, padding_mode, self._transposed
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+                raise InvalidArgument(f"{name}: Invalid padding string {padding!r}, should be one of {{'valid', 'same'}} "
+                                      f"(or ints)")
             if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
+                raise InvalidArgument(f"{name}: padding='same' is not supported for strided convolutions "
+                                      f"(stride={self.stride})")
             self.padding = padding
         else:
             self.padding = _tuple(padding, n, "padding", name)
@@ -88,7 +99,7 @@ class _ConvNd(Module):
         shape = getattr(x, "shape", None)
         n = self._dims
         if shape is None:
-            raise TypeError(f"{self._label()} expected a Tensor input, got {type(x).__name__}")
+            raise ArgumentTypeError(f"{self._label()} expected a Tensor input, got {type(x).__name__}")
         c = self.in_channels
         if len(shape) not in (n + 1, n + 2) or shape[-n - 1] != c:
             raise ShapeError(
@@ -180,9 +191,10 @@ class _ConvTranspose(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None, dtype=None):
         if padding_mode != "zeros":
-            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+            raise InvalidArgument(f"{type(self).__name__}: only padding_mode='zeros' is supported, "
+                                  f"got padding_mode={padding_mode!r}")
         if isinstance(padding, str):
-            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple of ints, got {padding!r}")
+            raise InvalidArgument(f"{type(self).__name__}: padding must be an int or a tuple of ints, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, output_padding, device, dtype)
 
@@ -192,7 +204,7 @@ class _ConvTranspose(_ConvNd):
         n = self._dims
         output_size = tuple(output_size)[-n:]
         if len(output_size) != n:
-            raise ValueError(f"{type(self).__name__}: output_size must have {n} or {n + 2} elements, got {output_size}")
+            raise InvalidArgument(f"{type(self).__name__}: output_size must have {n} or {n + 2} elements, got {output_size}")
         spatial = tuple(input.shape[-n:])
         result = []
         for i in range(n):
@@ -200,7 +212,7 @@ class _ConvTranspose(_ConvNd):
                         + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
             extra = output_size[i] - smallest
             if not 0 <= extra < max(self.stride[i], self.dilation[i]):
-                raise ValueError(
+                raise InvalidArgument(
                     f"{type(self).__name__}: requested an output size of {output_size}, but valid sizes range from "
                     f"{smallest} to {smallest + max(self.stride[i], self.dilation[i]) - 1} along dim {i}"
                 )

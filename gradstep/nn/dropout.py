@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import functional as F
 from .module import Module
+from ._checks import check_probability
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d"]
 
@@ -16,8 +17,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        check_probability(type(self).__name__, "p", p, "dropout probability")
         self.p = p
         self.inplace = inplace
 

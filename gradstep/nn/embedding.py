@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..errors import ShapeError, fmt_shape
+from ..errors import InvalidArgument, ShapeError, fmt_shape
 from . import functional as F
 from . import init
+from ._checks import check_sizes
 from .linear import _empty
 from .module import Module
 from .parameter import Parameter
@@ -29,10 +30,11 @@ class Embedding(Module):
                  max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, _weight=None, _freeze: bool = False, device=None, dtype=None):
         super().__init__()
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
+                raise InvalidArgument(
                     f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), got {padding_idx}"
                 )
             if padding_idx < 0:

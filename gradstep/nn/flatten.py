@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .module import Module
+from ..errors import ArgumentTypeError
 
 __all__ = ["Flatten", "Unflatten"]
 
@@ -26,7 +27,7 @@ class Unflatten(Module):
     def __init__(self, dim: int, unflattened_size):
         super().__init__()
         if not isinstance(unflattened_size, (tuple, list)):
-            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, got {type(unflattened_size).__name__}")
+            raise ArgumentTypeError(f"Unflatten: unflattened_size must be a tuple of ints, got {type(unflattened_size).__name__}")
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, input):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 
 from .. import ops as _ops_pkg
+from ..errors import AttributeNotFound, InvalidArgument
 
 # Names re-exported from gradstep.ops (same name, same signature as torch.nn.functional).
 _FROM_OPS = (
@@ -61,10 +62,10 @@ def __getattr__(name: str):
         if fn is not None:
             globals()[name] = fn  # cache: later lookups are plain module attributes
             return fn
-        raise AttributeError(
+        raise AttributeNotFound(
             f"gradstep.nn.functional.{name} is not available: gradstep.ops has no op {name!r} yet"
         )
-    raise AttributeError(f"module 'gradstep.nn.functional' has no attribute {name!r}")
+    raise AttributeNotFound(f"module 'gradstep.nn.functional' has no attribute {name!r}")
 
 
 def __dir__():
@@ -75,7 +76,7 @@ def __dir__():
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
     """``clamp(input, min_val, max_val)``."""
     if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+        raise InvalidArgument(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
     return _ops_pkg.clamp(input, min_val, max_val)
 
 

@@ -16,7 +16,7 @@ import warnings
 from .. import backend
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..errors import DTypeError, ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, DTypeError, InvalidArgument, ShapeError, fmt_shape
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
@@ -32,7 +32,7 @@ def _gen(generator):
 def _fill(tensor: Tensor, values, op: str) -> Tensor:
     """Write ``values`` into ``tensor``'s array in place (cast to its dtype) and bump its version."""
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"init.{op}: expected a gradstep Tensor, got {type(tensor).__name__}")
+        raise ArgumentTypeError(f"init.{op}: expected a gradstep Tensor, got {type(tensor).__name__}")
     tensor._data[...] = values
     tensor._version[0] += 1
     return tensor
@@ -40,7 +40,7 @@ def _fill(tensor: Tensor, values, op: str) -> Tensor:
 
 def _require_float(tensor, op):
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"init.{op}: expected a gradstep Tensor, got {type(tensor).__name__}")
+        raise ArgumentTypeError(f"init.{op}: expected a gradstep Tensor, got {type(tensor).__name__}")
     if tensor._data.dtype.kind != "f":
         raise DTypeError(f"init.{op}: expected a floating point tensor, got dtype {tensor._data.dtype}")
 
@@ -64,11 +64,13 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
         elif not isinstance(param, bool) and isinstance(param, (int, float)):
             negative_slope = param
         else:
-            raise ValueError(f"negative_slope {param} not a valid number")
+            raise InvalidArgument(f"init.calculate_gain: negative_slope {param!r} not a valid number "
+                                  f"(expected an int or a float for 'leaky_relu')")
         return math.sqrt(2.0 / (1 + negative_slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    raise InvalidArgument(f"init.calculate_gain: Unsupported nonlinearity {nonlinearity!r} (expected one of "
+                          f"linear, conv1d, conv2d, sigmoid, tanh, relu, leaky_relu, selu)")
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor):
@@ -86,7 +88,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor):
 def _calculate_correct_fan(tensor, mode):
     mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+        raise InvalidArgument(f"init: Mode {mode} not supported, please use one of fan_in, fan_out")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -108,7 +110,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     """Fill with N(mean, std^2) values restricted to [a, b] (redrawn until they fall inside)."""
     _require_float(tensor, "trunc_normal_")
     if not a < b:
-        raise ValueError(f"init.trunc_normal_: need a < b, got a={a}, b={b}")
+        raise InvalidArgument(f"init.trunc_normal_: need a < b, got a={a}, b={b}")
     gen = _gen(generator)
     values = gen.normal(mean, std, tensor.shape)
     bad = (values < a) | (values > b)
@@ -148,7 +150,8 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     if tensor.ndim not in (3, 4, 5):
         raise ShapeError(f"init.dirac_: only 3, 4 or 5-dimensional tensors are supported, got shape {fmt_shape(tensor.shape)}")
     if tensor.shape[0] % groups != 0:
-        raise ValueError("dim 0 must be divisible by groups")
+        raise InvalidArgument(f"init.dirac_: dim 0 must be divisible by groups, got shape {fmt_shape(tensor.shape)} "
+                              f"and groups={groups}")
     out_per_group = tensor.shape[0] // groups
     min_dim = min(out_per_group, tensor.shape[1])
     arr = xp.zeros(tensor.shape, dtype=tensor.dtype)

@@ -6,9 +6,10 @@ import math
 from .. import backend
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..errors import ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, ShapeError, fmt_shape
 from . import functional as F
 from . import init
+from ._checks import check_sizes
 from .module import Module
 from .parameter import Parameter
 
@@ -23,7 +24,7 @@ def _check_features(layer: str, x, size: int, what: str = "") -> None:
     """Raise a ShapeError naming ``layer`` when the last dim of ``x`` isn't ``size``."""
     shape = getattr(x, "shape", None)
     if shape is None:
-        raise TypeError(f"{layer} expected a Tensor as input{what}, got {type(x).__name__}")
+        raise ArgumentTypeError(f"{layer} expected a Tensor as input{what}, got {type(x).__name__}")
     if not shape or shape[-1] != size:
         hint = "; flatten first?" if len(shape) > 2 and math.prod(shape[1:]) == size else ""
         raise ShapeError(f"{layer} expected input{what} (..., {size}), got {fmt_shape(shape)}{hint}")
@@ -56,6 +57,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.weight = _empty((out_features, in_features), dtype)
@@ -96,6 +98,7 @@ class Bilinear(Module):
     def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
+        check_sizes("Bilinear", in1_features=in1_features, in2_features=in2_features, out_features=out_features)
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
         self.weight = _empty((out_features, in1_features, in2_features), dtype)
         if bias:

@@ -5,10 +5,12 @@ Class weights are registered as buffers (as in PyTorch), so they follow
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from ..autograd.tensor import Tensor
 from . import functional as F
+from ..errors import ArgumentTypeError, InvalidArgument
 from .module import Module
 
 __all__ = [
@@ -41,7 +43,8 @@ class _Loss(Module):
         if size_average is not None or reduce is not None:
             reduction = _legacy_reduction(size_average, reduce)
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+            raise InvalidArgument(f"{type(self).__name__}: reduction must be one of "
+                                  f"{', '.join(map(repr, _REDUCTIONS))}, got reduction={reduction!r}")
         self.reduction = reduction
 
 
@@ -64,8 +67,12 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0):
         super().__init__(weight, size_average, reduce, reduction)
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+            raise ArgumentTypeError(f"CrossEntropyLoss: label_smoothing must be a number in [0.0, 1.0], "
+                                    f"got label_smoothing={label_smoothing!r} ({type(label_smoothing).__name__})")
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+            raise InvalidArgument(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, "
+                                  f"got label_smoothing={label_smoothing}")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 

@@ -10,6 +10,7 @@ checkpoint and observatory code that key on dotted names
 from __future__ import annotations
 
 import itertools
+import os
 from collections import OrderedDict, namedtuple
 from typing import Callable, Iterator
 
@@ -18,7 +19,10 @@ import numpy
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..errors import CheckpointError, fmt_shape
+from ..errors import (
+    ArgumentTypeError, AttributeNotFound, CheckpointError, InvalidArgument, KeyNotFound, NotSupported, StateError,
+    fmt_shape,
+)
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "StateDictError", "RemovableHandle"]
@@ -78,7 +82,7 @@ def _as_array(value, key):
     try:
         return xp.asarray(value)
     except Exception:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"load_state_dict: value for key {key!r} must be a Tensor or an array, got {type(value).__name__}"
         ) from None
 
@@ -107,7 +111,7 @@ class Module:
 
     def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
-            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments; Module.__init__ takes none")
+            raise ArgumentTypeError(f"{type(self).__name__}.__init__() got unexpected arguments; Module.__init__ takes none")
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = OrderedDict()
@@ -121,7 +125,7 @@ class Module:
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it (call the module, not ``forward``, to run hooks)."""
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+        raise NotSupported(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     # ------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
@@ -154,17 +158,17 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add ``param`` under ``name`` (``None`` registers an absent parameter, like a bias=False)."""
         if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
+            raise AttributeNotFound("cannot assign parameter before Module.__init__() call")
         self._check_name(name, "parameter")
         if name in self.__dict__ and name not in self._parameters:
-            raise KeyError(f"attribute '{name}' already exists")
+            raise KeyNotFound(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                 f"(gradstep.nn.Parameter or None required)"
             )
         if param is not None and param.grad_fn is not None:
-            raise ValueError(
+            raise InvalidArgument(
                 f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be created "
                 f"explicitly; to express '{name}' as a function of another Tensor, compute the value in forward()"
             )
@@ -176,12 +180,12 @@ class Module:
         Persistent buffers are saved in ``state_dict``; non-persistent ones are not.
         """
         if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot assign buffer before Module.__init__() call")
+            raise AttributeNotFound("cannot assign buffer before Module.__init__() call")
         self._check_name(name, "buffer")
         if name in self.__dict__ and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
+            raise KeyNotFound(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)")
+            raise ArgumentTypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)")
         if isinstance(tensor, Buffer):
             persistent = tensor.persistent
             tensor = Tensor._wrap(tensor._data)
@@ -194,13 +198,13 @@ class Module:
     def add_module(self, name: str, module: "Module | None") -> None:
         """Add a child module under ``name`` (the attribute form: ``self.name = module``)."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+            raise ArgumentTypeError(f"{type(module).__name__} is not a Module subclass")
         if not isinstance(name, str):
-            raise TypeError(f"module name should be a string, got {type(name).__name__}")
+            raise ArgumentTypeError(f"module name should be a string, got {type(name).__name__}")
         if hasattr(self, name) and name not in self._modules:
-            raise KeyError(f"attribute '{name}' already exists")
+            raise KeyNotFound(f"attribute '{name}' already exists")
         if "." in name or name == "":
-            raise KeyError(f'module name can\'t contain ".", got: {name!r}' if name else 'module name can\'t be empty string ""')
+            raise KeyNotFound(f'module name can\'t contain ".", got: {name!r}' if name else 'module name can\'t be empty string ""')
         self._modules[name] = module
 
     register_module = add_module
@@ -208,44 +212,44 @@ class Module:
     @staticmethod
     def _check_name(name, kind):
         if not isinstance(name, str):
-            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+            raise ArgumentTypeError(f"{kind} name should be a string, got {type(name).__name__}")
         if "." in name:
-            raise KeyError(f'{kind} name can\'t contain ".", got {name!r}')
+            raise KeyNotFound(f'{kind} name can\'t contain ".", got {name!r}')
         if name == "":
-            raise KeyError(f'{kind} name can\'t be empty string ""')
+            raise KeyNotFound(f'{kind} name can\'t be empty string ""')
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
             if params is None:
-                raise AttributeError("cannot assign parameters before Module.__init__() call")
+                raise AttributeNotFound("cannot assign parameters before Module.__init__() call")
             _remove_from(name, d, self._buffers, self._modules, self._non_persistent_buffers_set)
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"cannot assign '{type(value).__name__}' as parameter '{name}' "
                     f"(gradstep.nn.Parameter or None expected)"
                 )
             self.register_parameter(name, value)
         elif isinstance(value, Module):
             if "_modules" not in d:
-                raise AttributeError("cannot assign module before Module.__init__() call")
+                raise AttributeNotFound("cannot assign module before Module.__init__() call")
             _remove_from(name, d, params, self._buffers, self._non_persistent_buffers_set)
             self._modules[name] = value
         elif "_modules" in d and name in self._modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None expected)")
+                raise ArgumentTypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None expected)")
             self._modules[name] = value
         elif isinstance(value, Buffer):
             if "_buffers" not in d:
-                raise AttributeError("cannot assign buffer before Module.__init__() call")
+                raise AttributeNotFound("cannot assign buffer before Module.__init__() call")
             _remove_from(name, d, params, self._modules)
             self.register_buffer(name, value)
         elif "_buffers" in d and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
+                raise ArgumentTypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
             self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -257,7 +261,7 @@ class Module:
             store = d.get(key)
             if store is not None and name in store:
                 return store[name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise AttributeNotFound(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
         if name in self._parameters:
@@ -347,7 +351,7 @@ class Module:
         mod = self
         for item in target.split("."):
             if not isinstance(mod, Module) or item not in mod._modules:
-                raise AttributeError(f"{mod._get_name()} has no attribute `{item}` (looking up {target!r})")
+                raise AttributeNotFound(f"{mod._get_name()} has no attribute `{item}` (looking up {target!r})")
             mod = mod._modules[item]
         return mod
 
@@ -355,14 +359,14 @@ class Module:
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
         if name not in mod._parameters:
-            raise AttributeError(f"{mod._get_name()} has no parameter `{name}` (looking up {target!r})")
+            raise AttributeNotFound(f"{mod._get_name()} has no parameter `{name}` (looking up {target!r})")
         return mod._parameters[name]
 
     def get_buffer(self, target: str) -> Tensor:
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
         if name not in mod._buffers:
-            raise AttributeError(f"{mod._get_name()} has no buffer `{name}` (looking up {target!r})")
+            raise AttributeNotFound(f"{mod._get_name()} has no buffer `{name}` (looking up {target!r})")
         return mod._buffers[name]
 
     # ---------------------------------------------------------------- state
@@ -404,10 +408,10 @@ class Module:
 
     def get_extra_state(self):
         """Override (with ``set_extra_state``) to save non-tensor state in ``state_dict``."""
-        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called.")
+        raise StateError("Reached a code path in Module.get_extra_state() that should never be called.")
 
     def set_extra_state(self, state) -> None:
-        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called.")
+        raise StateError("Reached a code path in Module.set_extra_state() that should never be called.")
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
@@ -419,7 +423,13 @@ class Module:
         Returns ``(missing_keys, unexpected_keys)``.
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
+            hint = ""
+            if isinstance(state_dict, (str, os.PathLike)):
+                hint = "; to read a file, use gradstep.interop.safetensors.load_file(path) first"
+            elif isinstance(state_dict, (list, tuple)):
+                hint = "; pass the dict that model.state_dict() returns (name -> tensor), not a sequence"
+            raise ArgumentTypeError(f"{self._get_name()}.load_state_dict: expected state_dict to be dict-like "
+                                    f"(name -> tensor), got {type(state_dict).__name__}{hint}")
         missing, unexpected, errors = [], [], []
         expected = set()
         for prefix, module in self.named_modules(remove_duplicate=False):
@@ -484,7 +494,8 @@ class Module:
     def train(self, mode: bool = True) -> "Module":
         """Set training mode (dropout active, batch statistics) on this module and all below it."""
         if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
+            raise InvalidArgument(f"{self._get_name()}.train: training mode is expected to be boolean, "
+                                  f"got mode={mode!r} ({type(mode).__name__})")
         self.__dict__["training"] = mode
         for module in self.children():
             module.train(mode)
@@ -526,7 +537,7 @@ class Module:
         kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
         if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+            raise ArgumentTypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
@@ -539,9 +550,9 @@ class Module:
         try:
             dtype = numpy.dtype(dtype)
         except TypeError:
-            raise TypeError(f"Module.to: expected a dtype or a device, got {dtype!r}") from None
+            raise ArgumentTypeError(f"Module.to: expected a dtype or a device, got {dtype!r}") from None
         if dtype.kind not in "fc":
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
+            raise ArgumentTypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
         return self._apply_dtype(dtype)
 
     def _apply_dtype(self, dtype) -> "Module":

@@ -1,6 +1,7 @@
 """Normalization layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``, ``RMSNorm``."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy
@@ -8,9 +9,10 @@ import numpy
 from .. import backend
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..errors import ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, InvalidArgument, ShapeError, fmt_shape
 from . import functional as F
 from . import init
+from ._checks import check_sizes
 from .linear import _empty
 from .module import Module
 
@@ -24,6 +26,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
+        check_sizes(type(self).__name__, num_features=num_features)
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
@@ -67,7 +70,7 @@ class _BatchNorm(Module):
     def _check_input(self, input) -> None:
         shape = getattr(input, "shape", None)
         if shape is None:
-            raise TypeError(f"{self._get_name()} expected a Tensor input, got {type(input).__name__}")
+            raise ArgumentTypeError(f"{self._get_name()} expected a Tensor input, got {type(input).__name__}")
         if len(shape) not in self._ndims:
             raise ShapeError(
                 f"{self._get_name()}({self.num_features}) expected {self._expect} input "
@@ -90,6 +93,12 @@ class _BatchNorm(Module):
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked._data)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        if use_batch_stats and shape[0] == 1 and math.prod(shape[2:]) == 1:
+            raise ShapeError(
+                f"{self._get_name()}({self.num_features}): expected more than 1 value per channel when training, "
+                f"got input of shape {fmt_shape(shape)}; use a batch of at least 2 samples, or call model.eval() "
+                f"to normalize with the running statistics"
+            )
         keep_stats = not self.training or self.track_running_stats
         return F.batch_norm(
             input,
@@ -126,16 +135,22 @@ class BatchNorm3d(_BatchNorm):
     _ndims, _expect = (5,), "5D"
 
 
-def _normalized_shape(shape) -> tuple:
-    if isinstance(shape, numbers.Integral):
-        return (int(shape),)
-    return tuple(int(s) for s in shape)
+def _normalized_shape(layer: str, shape) -> tuple:
+    dims = (shape,) if isinstance(shape, numbers.Integral) else shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise ArgumentTypeError(f"{layer}: normalized_shape must be an int or a tuple of ints, "
+                                f"got {shape!r} ({type(shape).__name__})") from None
+    for i, d in enumerate(dims):
+        check_sizes(layer, **{f"normalized_shape[{i}]": d})
+    return tuple(int(d) for d in dims)
 
 
 def _check_trailing(label: str, input, normalized_shape: tuple) -> None:
     shape = getattr(input, "shape", None)
     if shape is None:
-        raise TypeError(f"{label} expected a Tensor input, got {type(input).__name__}")
+        raise ArgumentTypeError(f"{label} expected a Tensor input, got {type(input).__name__}")
     k = len(normalized_shape)
     if tuple(shape[len(shape) - k:]) != normalized_shape or len(shape) < k:
         want = ", ".join(str(s) for s in normalized_shape)
@@ -155,7 +170,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
-        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.normalized_shape = _normalized_shape("LayerNorm", normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
@@ -197,8 +212,10 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
                  device=None, dtype=None, *, bias: bool = True):
         super().__init__()
+        check_sizes("GroupNorm", 1, num_groups=num_groups)
+        check_sizes("GroupNorm", num_channels=num_channels)
         if num_channels % num_groups != 0:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+            raise InvalidArgument(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         if affine:
             self.weight = _empty((num_channels,), dtype)
@@ -239,7 +256,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True,
                  device=None, dtype=None):
         super().__init__()
-        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.normalized_shape = _normalized_shape("RMSNorm", normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:

@@ -15,6 +15,7 @@ from .dropout import Dropout
 from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
+from ..errors import InvalidArgument
 
 __all__ = ["TransformerEncoderLayer", "TransformerEncoder"]
 
@@ -26,7 +27,8 @@ def _activation(activation):
         return F.gelu
     if callable(activation):
         return activation
-    raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+    raise InvalidArgument(f"TransformerEncoderLayer: activation should be relu/gelu, not {activation} "
+                          f"(expected 'relu', 'gelu' or a callable)")
 
 
 class TransformerEncoderLayer(Module):

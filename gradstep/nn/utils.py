@@ -15,7 +15,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..errors import GradError, ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, GradError, InvalidArgument, ShapeError, fmt_shape
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters"]
@@ -27,7 +27,7 @@ def _as_list(parameters) -> list:
 
 def _check_real(fn: str, name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, Tensor)):
-        raise TypeError(f"{fn}: {name} must be a real number, got {name}={value!r} ({type(value).__name__})")
+        raise ArgumentTypeError(f"{fn}: {name} must be a real number, got {name}={value!r} ({type(value).__name__})")
     return float(value)
 
 
@@ -125,14 +125,14 @@ def parameters_to_vector(parameters) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (a copy, outside the graph)."""
     arrays = [p._data.reshape(-1) for p in _as_list(parameters)]
     if not arrays:
-        raise ValueError("parameters_to_vector: got no parameters")
+        raise InvalidArgument("parameters_to_vector: got no parameters")
     return Tensor._wrap(xp.concatenate(arrays))
 
 
 def vector_to_parameters(vec: Tensor, parameters) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into the parameters (the inverse of :func:`parameters_to_vector`)."""
     if not isinstance(vec, Tensor):
-        raise TypeError(f"vector_to_parameters: expected vec to be a Tensor, but got {type(vec).__name__}")
+        raise ArgumentTypeError(f"vector_to_parameters: expected vec to be a Tensor, but got {type(vec).__name__}")
     params = _as_list(parameters)
     need = sum(p._data.size for p in params)
     if vec._data.ndim != 1 or vec._data.size != need:

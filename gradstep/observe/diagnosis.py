@@ -127,7 +127,8 @@ class Diagnoser:
         if loss is not None and not math.isfinite(loss):
             self._fire("non-finite", step, loss, f"the loss is {loss}",
                        "a lower learning rate or gradient clipping; run with anomaly detection "
-                       "(detect_anomaly=True, --detect-anomaly) to find the first op that produced it", None, epoch)
+                       "(--detect-anomaly, or Observatory(detect_anomaly=True)) to find the first op that produced it",
+                       None, epoch)
         bad_layers = [n for n, s in layers.items() if s.get("nonfinite")]
         if bad_layers:
             n = bad_layers[0]

@@ -31,6 +31,7 @@ import numpy
 
 from ..autograd.tensor import Tensor
 from ..nn import functional as F
+from ..errors import IndexOutOfRange
 
 __all__ = ["explain_step", "Explanation", "LayerStep", "tiny_model", "default_example"]
 
@@ -216,15 +217,28 @@ class Explanation:
 
     def _after_lines(self) -> list[str]:
         d = self.loss_after - self.loss_before
+        # float32 rounding moves a loss by ~1e-7 relatively: below this it did not change, it did not "go up"
+        unchanged = abs(d) <= max(_UNCHANGED_REL * abs(self.loss_before), _UNCHANGED_ABS)
+        change = "unchanged" if unchanged else f"{'+' if d > 0 else '−'}{_f(abs(d))}"
         lines = [f"loss before the step: {_f(self.loss_before)}", f"loss after the step:  {_f(self.loss_after)}  "
-                 f"({'+' if d >= 0 else '−'}{_f(abs(d))})"]
+                 f"({change})"]
         k = self._target_class()
         if self.probs is not None and self.probs_after is not None and k is not None and self.probs.ndim == 2:
             lines.append(f"p[{k}] (the true class): {_f(self.probs[0, k])} -> {_f(self.probs_after[0, k])}")
-        lines.append("a step against the gradient makes the loss on this example smaller (when lr is small enough)"
-                     if d < 0 else "the loss went up: the learning rate is too large for this step")
+        if unchanged:
+            lines.append("the loss is unchanged: the gradient (or the learning rate) is too small to move it "
+                         "measurably on this example")
+        elif d < 0:
+            lines.append("a step against the gradient makes the loss on this example smaller "
+                         "(when lr is small enough)")
+        else:
+            lines.append("the loss went up: the learning rate is too large for this step")
         return lines
 
+
+_UNCHANGED_REL = 1e-6
+_UNCHANGED_ABS = 1e-9
+"""A loss change below max(rel·|loss|, abs) is reported as "unchanged" (float32 noise, a ~0 gradient)."""
 
 _ACT_TEXT = {"ReLU": "activation a = max(0, z)", "ReLU6": "activation a = min(max(0, z), 6)",
              "Tanh": "activation a = tanh(z)", "Sigmoid": "activation a = 1 / (1 + e^−z)",
@@ -419,7 +433,7 @@ def default_example(index: int = 0, split: str = "train"):
 
     ds = datasets.digits(split)
     if not -len(ds) <= index < len(ds):
-        raise IndexError(f"explain: --index {index} is out of range for the digits {split} split "
-                         f"({len(ds)} examples)")
+        raise IndexOutOfRange(f"explain: --index {index} is out of range for the digits {split} split "
+                              f"({len(ds)} examples)")
     x, y = ds.arrays[0][index], ds.arrays[1][index]
     return x[None].copy(), numpy.asarray([y], dtype=numpy.int64), list(ds.classes)

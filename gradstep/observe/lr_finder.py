@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy
 
+from ..errors import InvalidArgument
+
 __all__ = ["lr_find", "LRFindResult", "suggest"]
 
 
@@ -92,9 +94,9 @@ def lr_find(model, optimizer, loader, loss_fn=None, start_lr: float = 1e-7, end_
     from ..nn import functional as F
 
     if not (0 < start_lr < end_lr):
-        raise ValueError(f"lr_find: need 0 < start_lr < end_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
+        raise InvalidArgument(f"lr_find: need 0 < start_lr < end_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
     if int(steps) < 5:
-        raise ValueError(f"lr_find: steps must be at least 5, got {steps!r}")
+        raise InvalidArgument(f"lr_find: steps must be at least 5, got {steps!r}")
     unpack = unpack or default_unpack
     loss_fn = loss_fn or F.cross_entropy
     saved_params = {n: p._data.copy() for n, p in model.named_parameters()}

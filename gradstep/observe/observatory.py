@@ -45,6 +45,7 @@ from .diagnosis import Diagnoser, Finding
 from .hooks import ActivationCapture
 from .recorder import Recorder, read_arrays
 from .stats import norm
+from ..errors import InvalidArgument
 
 __all__ = ["Observatory", "DEFAULT_EVERY"]
 
@@ -75,7 +76,7 @@ class Observatory(Callback):
                  diagnose: bool = True, detect_anomaly: bool = False, snapshots: bool = True,
                  data=None, val_data=None, log=None, diagnoser: Diagnoser | None = None):
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-            raise ValueError(f"Observatory: every must be an int >= 0 (0 = never), got {every!r}")
+            raise InvalidArgument(f"Observatory: every must be an int >= 0 (0 = never), got {every!r}")
         self.every = every
         self.run_dir = run_dir
         self.recorder = Recorder(run_dir) if run_dir is not None else None
@@ -331,9 +332,9 @@ class Observatory(Callback):
                 what = (f"the loss became {error.value}" if hasattr(error, "value")
                         else " ".join(str(error).split(";")[0].split()))
                 found = self.diagnoser.nonfinite(
-                    step, what, "a lower learning rate or gradient clipping (--clip-grad 1); run again with anomaly "
-                    "detection (Observatory(detect_anomaly=True), --detect-anomaly) to find the first op and layer "
-                    "that produced it", getattr(error, "value", math.nan), epoch=epoch)
+                    step, what, "a lower learning rate or gradient clipping (--clip-grad 1, or clip_grad_norm=1.0); "
+                    "run again with anomaly detection (--detect-anomaly, or Observatory(detect_anomaly=True)) to "
+                    "find the first op and layer that produced it", getattr(error, "value", math.nan), epoch=epoch)
             self._report([found] if found else [])
         self._finish(error)
 

@@ -21,6 +21,7 @@ import numpy
 
 from . import plots
 from .recorder import read_arrays, read_findings, read_json, read_observations
+from ..errors import PathNotFound
 
 __all__ = ["write_report", "render_report"]
 
@@ -346,14 +347,14 @@ def render_report(run_dir) -> str:
 
     run_dir = os.fspath(run_dir)
     if not os.path.isdir(run_dir):
-        raise FileNotFoundError(f"report: no such run folder: {run_dir}")
+        raise PathNotFound(f"report: no such run folder: {run_dir}")
     config_path = os.path.join(run_dir, "config.toml")
     config = read_toml(config_path) if os.path.exists(config_path) else {}
     summary = read_summary(run_dir)
     metrics, obs, findings = _read_metrics(run_dir), read_observations(run_dir), read_findings(run_dir)
     if not (metrics or obs or summary):
-        raise FileNotFoundError(f"report: {run_dir} has no metrics.csv, observations.jsonl or summary.json; "
-                                "is it a gradstep run folder?")
+        raise PathNotFound(f"report: {run_dir} has no metrics.csv, observations.jsonl or summary.json; "
+                           "is it a gradstep run folder?")
     parts = [_header(run_dir, summary, config)]
     if not plots.available():
         parts.append(f'<p class="note">Plots need matplotlib, which is not installed: <code>{_e(plots.INSTALL_HINT)}'

@@ -25,6 +25,7 @@ from collections import Counter
 from typing import Callable
 
 from .optimizer import Optimizer
+from ..errors import ArgumentTypeError, InvalidArgument, KeyNotFound, NotSupported, StateError
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
            "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "SequentialLR", "OneCycleLR",
@@ -33,15 +34,15 @@ __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "Li
 
 def _check_optimizer(optimizer) -> None:
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer (a gradstep.optim.Optimizer is expected)")
+        raise ArgumentTypeError(f"{type(optimizer).__name__} is not an Optimizer (a gradstep.optim.Optimizer is expected)")
 
 
 def _per_group(name: str, optimizer: Optimizer, value) -> list:
     """One value per parameter group: a list is checked for length, a scalar repeated."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
-            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has "
-                             f"{len(value)} values, param_groups has {len(optimizer.param_groups)}.")
+            raise InvalidArgument(f"{name} must have the same length as optimizer.param_groups. {name} has "
+                                  f"{len(value)} values, param_groups has {len(optimizer.param_groups)}.")
         return list(value)
     return [value] * len(optimizer.param_groups)
 
@@ -75,7 +76,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(
+                    raise KeyNotFound(
                         f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with "
                         f"last_epoch >= 0; load the optimizer's state dict first (or start with last_epoch=-1)"
                     )
@@ -93,7 +94,7 @@ class LRScheduler:
 
     def get_lr(self) -> list:
         """The learning rates for the epoch ``last_epoch`` (called by :meth:`step`)."""
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__}: an LRScheduler subclass must define get_lr()")
 
     def get_last_lr(self) -> list:
         """The learning rates the last :meth:`step` set, one per parameter group."""
@@ -145,7 +146,7 @@ class LambdaLR(LRScheduler):
         _check_optimizer(optimizer)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+                raise InvalidArgument(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -214,7 +215,7 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
         if factor > 1.0 or factor < 0:
-            raise ValueError(f"ConstantLR: constant multiplicative factor expected to be between 0 and 1, got {factor}")
+            raise InvalidArgument(f"ConstantLR: constant multiplicative factor expected to be between 0 and 1, got {factor}")
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -240,11 +241,11 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError(f"LinearLR: starting multiplicative factor expected to be greater than 0 and less "
-                             f"or equal to 1, got start_factor={start_factor}")
+            raise InvalidArgument(f"LinearLR: starting multiplicative factor expected to be greater than 0 and less "
+                                  f"or equal to 1, got start_factor={start_factor}")
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError(f"LinearLR: ending multiplicative factor expected to be between 0 and 1, "
-                             f"got end_factor={end_factor}")
+            raise InvalidArgument(f"LinearLR: ending multiplicative factor expected to be between 0 and 1, "
+                                  f"got end_factor={end_factor}")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -336,9 +337,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1):
         if not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected positive integer T_0, but got {T_0!r}")
+            raise InvalidArgument(f"CosineAnnealingWarmRestarts: expected positive integer T_0, but got {T_0!r}")
         if not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected integer T_mult >= 1, but got {T_mult!r}")
+            raise InvalidArgument(f"CosineAnnealingWarmRestarts: expected integer T_mult >= 1, but got {T_mult!r}")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
@@ -359,7 +360,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i *= self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts: expected non-negative epoch, but got {epoch}")
+                raise InvalidArgument(f"CosineAnnealingWarmRestarts: expected non-negative epoch, but got {epoch}")
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -390,18 +391,18 @@ class SequentialLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list, last_epoch: int = -1):
         _check_optimizer(optimizer)
         if len(schedulers) < 1:
-            raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler.")
+            raise InvalidArgument("SequentialLR expects at least one scheduler, but got no scheduler.")
         for i, sched in enumerate(schedulers):
             if isinstance(sched, ReduceLROnPlateau):
-                raise ValueError(f"SequentialLR does not support `ReduceLROnPlateau` scheduler as it requires "
-                                 f"additional kwargs to be specified when calling `step`, but got one at index {i}")
+                raise InvalidArgument(f"SequentialLR does not support `ReduceLROnPlateau` scheduler as it requires "
+                                      f"additional kwargs to be specified when calling `step`, but got one at index {i}")
             if getattr(sched, "optimizer", None) is not optimizer:
-                raise ValueError(f"SequentialLR expects all schedulers to belong to the same optimizer, but "
-                                 f"scheduler {type(sched).__name__} at index {i} has another one")
+                raise InvalidArgument(f"SequentialLR expects all schedulers to belong to the same optimizer, but "
+                                      f"scheduler {type(sched).__name__} at index {i} has another one")
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR expects number of schedulers provided to be one more than the number of "
-                             f"milestone points, but got number of schedulers {len(schedulers)} and the number of "
-                             f"milestones to be equal to {len(milestones)}")
+            raise InvalidArgument(f"SequentialLR expects number of schedulers provided to be one more than the number of "
+                                  f"milestone points, but got number of schedulers {len(schedulers)} and the number of "
+                                  f"milestones to be equal to {len(milestones)}")
         self._schedulers, self._milestones = list(schedulers), list(milestones)
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
@@ -474,21 +475,21 @@ class OneCycleLR(LRScheduler):
         self.optimizer = optimizer
         if total_steps is not None:
             if not isinstance(total_steps, int) or total_steps <= 0:
-                raise ValueError(f"OneCycleLR: expected positive integer total_steps, but got {total_steps!r}")
+                raise InvalidArgument(f"OneCycleLR: expected positive integer total_steps, but got {total_steps!r}")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f"OneCycleLR: expected positive integer epochs, but got {epochs!r}")
+                raise InvalidArgument(f"OneCycleLR: expected positive integer epochs, but got {epochs!r}")
             if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(f"OneCycleLR: expected positive integer steps_per_epoch, but got {steps_per_epoch!r}")
+                raise InvalidArgument(f"OneCycleLR: expected positive integer steps_per_epoch, but got {steps_per_epoch!r}")
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("OneCycleLR: you must define either total_steps OR (epochs AND steps_per_epoch)")
+            raise InvalidArgument("OneCycleLR: you must define either total_steps OR (epochs AND steps_per_epoch)")
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: expected float between 0 and 1 pct_start, but got {pct_start!r}")
+            raise InvalidArgument(f"OneCycleLR: expected float between 0 and 1 pct_start, but got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be one of 'cos' or 'linear', "
-                             f"instead got {anneal_strategy!r}")
+            raise InvalidArgument(f"OneCycleLR: anneal_strategy must be one of 'cos' or 'linear', "
+                                  f"instead got {anneal_strategy!r}")
         self.anneal_strategy = anneal_strategy
         up = float(pct_start * self.total_steps) - 1
         if three_phase:
@@ -511,8 +512,8 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("OneCycleLR: optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled (or pass cycle_momentum=False)")
+                raise InvalidArgument("OneCycleLR: optimizer must support momentum or beta1 with `cycle_momentum` "
+                                      "option enabled (or pass cycle_momentum=False)")
             self.use_beta1 = "betas" in optimizer.defaults
             highs = _per_group("max_momentum", optimizer, max_momentum)
             lows = _per_group("base_momentum", optimizer, base_momentum)
@@ -533,8 +534,8 @@ class OneCycleLR(LRScheduler):
     def get_lr(self) -> list:
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {step} times. The specified number of total steps is "
-                             f"{self.total_steps}")
+            raise InvalidArgument(f"OneCycleLR: tried to step {step} times. The specified number of total steps is "
+                                  f"{self.total_steps}")
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
@@ -574,24 +575,24 @@ class ReduceLROnPlateau(LRScheduler):
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
                  eps: float = 1e-8):
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got factor={factor}")
+            raise InvalidArgument(f"ReduceLROnPlateau: factor should be < 1.0, got factor={factor}")
         _check_optimizer(optimizer)
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} min_lrs, "
-                                 f"got {len(min_lr)}")
+                raise InvalidArgument(f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} min_lrs, "
+                                      f"got {len(min_lr)}")
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
         if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode {mode!r} is unknown! (expected 'min' or 'max')")
+            raise InvalidArgument(f"ReduceLROnPlateau: mode {mode!r} is unknown! (expected 'min' or 'max')")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold mode {threshold_mode!r} is unknown! "
-                             f"(expected 'rel' or 'abs')")
+            raise InvalidArgument(f"ReduceLROnPlateau: threshold mode {threshold_mode!r} is unknown! "
+                                  f"(expected 'rel' or 'abs')")
         self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
         self.patience, self.cooldown, self.eps = patience, cooldown, eps
         self.last_epoch = 0
@@ -637,7 +638,7 @@ class ReduceLROnPlateau(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(
+                raise StateError(
                     f"ReduceLROnPlateau: the number of param groups in the optimizer ({len(groups)}) differs from "
                     f"when ReduceLROnPlateau was initialized ({len(self.min_lrs)}); update `min_lrs` to match"
                 )

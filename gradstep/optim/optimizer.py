@@ -32,7 +32,7 @@ from typing import Any, Callable
 from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..errors import CheckpointError, ShapeError, fmt_shape
+from ..errors import ArgumentTypeError, CheckpointError, InvalidArgument, NotSupported, ShapeError, fmt_shape
 
 
 class _Required:
@@ -49,10 +49,10 @@ def check_number(owner: str, name: str, value, low: float = 0.0, high: float | N
     """Raise unless ``low <= value`` (and ``value < high`` when given); the message names the value."""
     label = what or name
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {label} must be a real number, got {name}={value!r} ({type(value).__name__})")
+        raise ArgumentTypeError(f"{owner}: {label} must be a real number, got {name}={value!r} ({type(value).__name__})")
     if not (value >= low) or (high is not None and not (value < high)):  # `not >=` also rejects NaN
         expected = f">= {low}" if high is None else f"in [{low}, {high})"
-        raise ValueError(f"{owner}: invalid {label}: {name}={value!r}; expected a number {expected}")
+        raise InvalidArgument(f"{owner}: invalid {label}: {name}={value!r}; expected a number {expected}")
 
 
 _CHUNK = 1 << 17
@@ -71,7 +71,7 @@ def set_num_threads(n: int) -> None:
     """
     global _threads, _pool
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+        raise InvalidArgument(f"set_num_threads: expected a positive int, got {n!r}")
     _threads = n
     if _pool is not None:
         _pool.shutdown(wait=False)
@@ -244,18 +244,28 @@ class Optimizer:
         self._post_hooks: dict = {}
         self._check_group(self.defaults)
         if isinstance(params, Tensor):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{type(self).__name__}: params should be an iterable of Tensors or dicts, but got a Tensor; "
                 f"wrap it in a list: [tensor]"
             )
         if isinstance(params, (set, frozenset)):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{type(self).__name__}: optimizer parameters need to be organized in ordered collections, but the "
                 f"ordering of tensors in sets will change between runs. Please use a list instead."
             )
-        groups = list(params)
+        try:
+            groups = list(params)
+        except TypeError:
+            raise ArgumentTypeError(
+                f"{type(self).__name__}: params should be an iterable of Tensors or dicts, got "
+                f"{type(params).__name__}; pass model.parameters()"
+            ) from None
         if not groups:
-            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
+            raise InvalidArgument(
+                f"{type(self).__name__}: optimizer got an empty parameter list; expected the tensors to optimize, "
+                f"e.g. model.parameters() of a model that has parameters (a generator such as model.parameters() "
+                f"can be read only once)"
+            )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -266,15 +276,15 @@ class Optimizer:
         """Add a group of parameters with its own options (e.g. a different ``lr``)."""
         name = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"{name}: param_group must be a dict, but got {type(param_group).__name__}")
+            raise ArgumentTypeError(f"{name}: param_group must be a dict, but got {type(param_group).__name__}")
         group = dict(param_group)
         params = group["params"] if "params" in group else None
         if params is None:
-            raise ValueError(f"{name}: a parameter group needs a 'params' entry, got keys {sorted(group)}")
+            raise InvalidArgument(f"{name}: a parameter group needs a 'params' entry, got keys {sorted(group)}")
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{name}: optimizer parameters need to be organized in ordered collections, but the ordering "
                 f"of tensors in sets will change between runs. Please use a list instead."
             )
@@ -284,29 +294,29 @@ class Optimizer:
         params = [p[1] if isinstance(p, tuple) else p for p in params]
         if names:
             if len(names) != len(params):
-                raise ValueError(f"{name}: all optimizer params should be (name, tensor) pairs or none of them")
+                raise InvalidArgument(f"{name}: all optimizer params should be (name, tensor) pairs or none of them")
             group["param_names"] = names
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: optimizer can only optimize Tensors, but one of the params is "
-                                f"{type(p).__name__}")
+                raise ArgumentTypeError(f"{name}: optimizer can only optimize Tensors, but one of the params is "
+                                        f"{type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (shape {fmt_shape(p.shape)}); "
-                                 f"optimize the leaf it was computed from, or detach() it")
+                raise InvalidArgument(f"{name}: can't optimize a non-leaf Tensor (shape {fmt_shape(p.shape)}); "
+                                      f"optimize the leaf it was computed from, or detach() it")
         if len({id(p) for p in params}) != len(params):
-            raise ValueError(f"{name}: a parameter group contains the same parameter twice; pass each parameter once")
+            raise InvalidArgument(f"{name}: a parameter group contains the same parameter twice; pass each parameter once")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             if id(p) in seen:
-                raise ValueError(
+                raise InvalidArgument(
                     f"{name}: some parameters appear in more than one parameter group (parameter {i} of the new "
                     f"group, shape {fmt_shape(p.shape)}); each parameter may belong to one group only"
                 )
         group["params"] = params
         for key, default in self.defaults.items():
             if default is required and key not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization "
-                                 f"parameter {key}")
+                raise InvalidArgument(f"{name}: parameter group didn't specify a value of required optimization "
+                                      f"parameter {key}")
             group.setdefault(key, default)
         self._check_group(group)
         self.param_groups.append(group)
@@ -369,7 +379,7 @@ class Optimizer:
 
     def _update(self, group: dict, flat: _Flat) -> None:
         """Apply one update to the parameters of ``flat`` with ``group``'s options (the subclass's maths)."""
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__}: an Optimizer subclass must define _update(group, flat)")
 
     def _flats(self, index: int, params: list) -> list:
         cached = self._flat_cache.get(index)
@@ -424,13 +434,13 @@ class Optimizer:
             raise CheckpointError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' entries")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
+            raise InvalidArgument(
                 f"{name}.load_state_dict: loaded state dict has a different number of parameter groups "
                 f"({len(saved_groups)}) than the optimizer ({len(self.param_groups)})"
             )
         for i, (g, sg) in enumerate(zip(self.param_groups, saved_groups)):
             if len(g["params"]) != len(sg["params"]):
-                raise ValueError(
+                raise InvalidArgument(
                     f"{name}.load_state_dict: loaded state dict contains a parameter group that doesn't match the "
                     f"size of optimizer's group (group {i}: {len(sg['params'])} saved parameters, "
                     f"{len(g['params'])} in the optimizer)"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from .optimizer import Optimizer, apply_update, check_number, gather_grads
+from ..errors import InvalidArgument
 
 
 class SGD(Optimizer):
@@ -53,7 +54,7 @@ class SGD(Optimizer):
         check_number("SGD", "dampening", group["dampening"], low=float("-inf"), what="dampening value")
         check_number("SGD", "weight_decay", group["weight_decay"], what="weight_decay value")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(
+            raise InvalidArgument(
                 f"SGD: Nesterov momentum requires a momentum and zero dampening, got "
                 f"momentum={group['momentum']!r}, dampening={group['dampening']!r}"
             )

@@ -27,6 +27,8 @@ the others' up-to-date state).
 """
 from __future__ import annotations
 
+from ..errors import ArgumentTypeError
+
 __all__ = ["Callback", "CallbackList", "History", "LRMonitor"]
 
 
@@ -69,7 +71,7 @@ class CallbackList:
     def __init__(self, callbacks=()):
         for c in callbacks:
             if not isinstance(c, Callback):
-                raise TypeError(f"callbacks must be Callback instances, got {type(c).__name__}")
+                raise ArgumentTypeError(f"callbacks must be Callback instances, got {type(c).__name__}")
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
         # per-batch hooks are looked up once: only callbacks that override them are called every step
         self._batch_begin = [c for c in self.callbacks if type(c).on_batch_begin is not Callback.on_batch_begin]

@@ -28,7 +28,7 @@ import re
 import numpy
 
 from .. import backend
-from ..errors import CheckpointError, fmt_shape
+from ..errors import CheckpointError, NonFiniteError, fmt_shape
 from ..interop.safetensors import atomic_write, load, read_metadata, save
 from .callbacks import Callback
 
@@ -345,8 +345,8 @@ class ModelCheckpoint(Callback):
     def save(self, trainer) -> str | None:
         for name, p in trainer.model.named_parameters():
             if not numpy.isfinite(p._data).all():
-                raise FloatingPointError(f"parameter {name!r} is no longer finite at step {trainer.step}; "
-                                         f"kept the last good checkpoint ({self.last_saved or 'none yet'})")
+                raise NonFiniteError(f"parameter {name!r} is no longer finite at step {trainer.step}; "
+                                     f"kept the last good checkpoint ({self.last_saved or 'none yet'})")
         path = os.path.join(self.dirpath, f"ckpt-{trainer.step:08d}")
         self.last_saved = trainer.save_checkpoint(path)
         self._saved_step = trainer.step

@@ -56,6 +56,7 @@ OPTIMIZERS = ("adagrad", "adam", "adamw", "rmsprop", "sgd")
 SCHEDULERS = ("cosine", "exponential", "none", "onecycle", "plateau", "step")
 RESUME_OVERRIDABLE = ("epochs", "max_steps", "observe_every")
 _NEED_PATH = ("text", "csv")
+IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 
 
 def _check_number(cfg: dict, key: str, kind: type, low: float, strict: bool) -> None:
@@ -114,6 +115,9 @@ def resolve_config(values: dict | None = None) -> dict:
         raise ConfigError(f"model 'gpt' needs the text dataset, got {cfg['dataset']!r}")
     if cfg["dataset"] == "text" and cfg["model"] != "gpt":
         raise ConfigError(f"the text dataset needs model 'gpt', got {cfg['model']!r}")
+    if cfg["model"] == "cnn" and cfg["dataset"] not in IMAGE_DATASETS:
+        raise ConfigError(f"model 'cnn' needs image data, got dataset {cfg['dataset']!r}; use one of the image "
+                          f"datasets ({', '.join(IMAGE_DATASETS)}), or --model mlp for {cfg['dataset']!r}")
     if cfg["dataset"] in _NEED_PATH and not cfg["data_path"]:
         raise ConfigError(f"dataset {cfg['dataset']!r} needs a file: pass --data-path FILE")
     return cfg

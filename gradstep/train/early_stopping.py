@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .callbacks import Callback
+from ..errors import InvalidArgument, KeyNotFound
 
 __all__ = ["EarlyStopping"]
 
@@ -27,9 +28,9 @@ class EarlyStopping(Callback):
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
         if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
+            raise InvalidArgument(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
         if patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+            raise InvalidArgument(f"EarlyStopping: patience must be >= 0, got {patience}")
         self.monitor, self.mode, self.patience = monitor, mode, int(patience)
         self.min_delta, self.verbose = abs(float(min_delta)), verbose
         self.best = math.inf if mode == "min" else -math.inf
@@ -44,8 +45,8 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, trainer, logs):
         if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping: monitored {self.monitor!r} is not in the epoch logs "
-                           f"(available: {', '.join(sorted(logs))}); pass a validation loader for val_* metrics")
+            raise KeyNotFound(f"EarlyStopping: monitored {self.monitor!r} is not in the epoch logs "
+                              f"(available: {', '.join(sorted(logs))}); pass a validation loader for val_* metrics")
         value = float(logs[self.monitor])
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, logs["epoch"], 0

@@ -18,7 +18,7 @@ import math
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..errors import GradstepError
+from ..errors import ArgumentTypeError, GradstepError, InvalidArgument, KeyNotFound
 from . import metrics as _metrics
 from .callbacks import CallbackList, History
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -49,12 +49,24 @@ def default_unpack(batch) -> tuple[tuple, object]:
         x = next((batch[k] for k in ("input", "inputs", "x", "image", "images") if k in batch), None)
         y = next((batch[k] for k in ("target", "targets", "label", "labels", "y") if k in batch), None)
         if x is None or y is None:
-            raise KeyError(f"Trainer: a dict batch needs an input key (input/x/image) and a target key "
-                           f"(target/label/y), got {sorted(batch)}; or pass unpack=...")
+            raise KeyNotFound(f"Trainer: a dict batch needs an input key (input/x/image) and a target key "
+                              f"(target/label/y), got {sorted(batch)}; or pass unpack=...")
         return (_tensor(x),), _tensor(y)
     if isinstance(batch, (tuple, list)) and len(batch) >= 2:
         return tuple(_tensor(b) for b in batch[:-1]), _tensor(batch[-1])
-    raise TypeError(f"Trainer: a batch must be (inputs, target), got {type(batch).__name__}; or pass unpack=...")
+    raise ArgumentTypeError(f"Trainer: a batch must be (inputs, target), got {type(batch).__name__}; or pass unpack=...")
+
+
+def _progress_mode(progress):
+    """The ProgressBar mode for Trainer's ``progress`` (None: no progress output), as the CLI's --progress."""
+    if progress is None or progress is False or progress == "none":
+        return None
+    if progress is True:
+        return "auto"
+    if progress not in ("auto", "bar", "line"):
+        raise InvalidArgument(f"Trainer: progress must be 'auto', 'bar', 'line' or 'none' (or True/False), "
+                              f"got progress={progress!r}")
+    return progress
 
 
 def _default_loss(output, target):
@@ -86,7 +98,7 @@ class Trainer:
         clip_grad_norm: clip the gradients' global L2 norm to this before each step.
         callbacks: extra :class:`~gradstep.train.callbacks.Callback` objects.
         progress: ``"auto"`` (a bar in a terminal, a line per epoch otherwise),
-            ``"bar"``, ``"line"``, or ``False``.
+            ``"bar"``, ``"line"``, or ``"none"`` / ``False`` / ``None`` for no output.
         unpack: ``unpack(batch) -> (inputs tuple, target)``; by default ``(x, y)``
             tuples and dicts with ``input``/``target`` keys are understood.
         config, model_name: stored in checkpoints so a run can be rebuilt.
@@ -107,9 +119,9 @@ class Trainer:
                  progress="auto", unpack=None, config: dict | None = None, model_name: str | None = None,
                  distributed: bool = False):
         if scheduler_interval not in ("epoch", "step"):
-            raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+            raise InvalidArgument(f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
         if clip_grad_norm is not None and not clip_grad_norm > 0:
-            raise ValueError(f"Trainer: clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
+            raise InvalidArgument(f"Trainer: clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
         if distributed:
             from ..distributed import DistributedDataParallel
 
@@ -128,7 +140,7 @@ class Trainer:
         self.unpack = unpack or default_unpack
         self.config, self.model_name = config, model_name
         self.history = History()
-        extra = [ProgressBar(progress)] if progress else []
+        extra = [ProgressBar(_progress_mode(progress))] if _progress_mode(progress) else []
         self.callbacks = CallbackList([*callbacks, self.history, *extra])
         self.epoch = self.step = self.batch_in_epoch = 0
         self.epochs = 0

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy
 
+from ..errors import ArgumentTypeError, InvalidArgument, NotSupported
+
 __all__ = [
     "Metric", "Mean", "Accuracy", "TopKAccuracy", "MeanSquaredError", "MeanAbsoluteError",
     "accuracy", "top_k_accuracy", "mse", "mae", "get", "available",
@@ -32,13 +34,13 @@ def _class_scores(output: numpy.ndarray, target: numpy.ndarray, who: str) -> tup
     if target.dtype.kind == "f" and target.shape == output.shape:  # class probabilities -> indices
         target = target.argmax(axis=-1)
     if output.ndim != target.ndim + 1:
-        raise ValueError(f"{who}: output of shape {output.shape} does not fit class targets of shape {target.shape}; "
-                         "expected output (N, C) for target (N,)")
+        raise InvalidArgument(f"{who}: output of shape {output.shape} does not fit class targets of shape {target.shape}; "
+                              "expected output (N, C) for target (N,)")
     if output.shape[:-1] != target.shape:
         if output.shape[:1] + output.shape[2:] == target.shape:
             output = numpy.moveaxis(output, 1, -1)
         else:
-            raise ValueError(f"{who}: output of shape {output.shape} does not fit class targets of shape {target.shape}")
+            raise InvalidArgument(f"{who}: output of shape {output.shape} does not fit class targets of shape {target.shape}")
     return output, target
 
 
@@ -48,7 +50,7 @@ def _correct_top_k(output, target, k: int, who: str) -> tuple[int, int]:
         hits = output.argmax(axis=-1) == target
     else:
         if k > output.shape[-1]:
-            raise ValueError(f"{who}: k={k} is larger than the number of classes ({output.shape[-1]})")
+            raise InvalidArgument(f"{who}: k={k} is larger than the number of classes ({output.shape[-1]})")
         top = numpy.argpartition(output, -k, axis=-1)[..., -k:]
         hits = (top == target[..., None]).any(axis=-1)
     return int(hits.sum()), int(hits.size)
@@ -72,7 +74,7 @@ def _diff(output, target, who: str) -> numpy.ndarray:
         if output.size == target.size:  # (N, 1) vs (N,) is the usual regression mismatch
             target = target.reshape(output.shape)
         else:
-            raise ValueError(f"{who}: output of shape {output.shape} and target of shape {target.shape} differ")
+            raise InvalidArgument(f"{who}: output of shape {output.shape} and target of shape {target.shape} differ")
     return output.astype(numpy.float64) - target.astype(numpy.float64)
 
 
@@ -104,7 +106,7 @@ class Metric:
         self.count = 0
 
     def update(self, output, target) -> None:
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__}: a Metric subclass must define update(output, target)")
 
     def compute(self) -> float:
         return self.total / self.count if self.count else float("nan")
@@ -203,5 +205,5 @@ def get(metric) -> Metric:
             return _REGISTRY[key]()
         if key.startswith("top") and key[3:].isdigit() and int(key[3:]) > 0:
             return TopKAccuracy(int(key[3:]))
-        raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(available())} (or topK)")
-    raise TypeError(f"metric must be a name or a Metric, got {type(metric).__name__}")
+        raise InvalidArgument(f"unknown metric {metric!r}; valid: {', '.join(available())} (or topK)")
+    raise ArgumentTypeError(f"metric must be a name or a Metric, got {type(metric).__name__}")

@@ -6,21 +6,49 @@ import sys
 import time
 
 from .callbacks import Callback
+from ..errors import InvalidArgument
 
-__all__ = ["ProgressBar", "format_logs"]
+__all__ = ["ProgressBar", "format_logs", "format_value", "format_seconds"]
 
 _SKIP = {"epoch", "step", "kind", "batch", "size"}
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.4f}".rstrip("0").rstrip(".")
-    return str(value)
+def format_value(key: str, value) -> str:
+    """One logged value as the training log and the summary show it.
+
+    Learning rates with 4 significant digits (``0.001``, ``4e-07``); losses and
+    metrics with a fixed 4 decimals (``0.9220``), so columns line up from epoch to
+    epoch (very large or tiny values, e.g. a diverging loss, in 4 significant digits).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if key == "lr" or key.endswith("_lr") or key.startswith("lr_"):
+        return f"{value:.4g}"
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value == 0 or 1e-4 <= abs(value) < 1e6:
+        return f"{value:.4f}"
+    return f"{value:.4g}"
+
+
+def format_seconds(seconds: float) -> str:
+    """``12 ms``, ``3.4 s``, ``2 min 05 s``: a duration readable at any scale."""
+    if seconds < 1.0:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60.0:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def format_logs(logs: dict) -> str:
-    """``train_loss 0.1234  val_acc 0.97  lr 0.001`` from an epoch's logs."""
-    return "  ".join(f"{k} {_fmt(v)}" for k, v in logs.items() if k not in _SKIP and v is not None)
+    """``train_loss 0.1234  val_acc 0.9700  lr 0.001`` from an epoch's logs."""
+    return "  ".join(f"{k} {format_value(k, v)}" for k, v in logs.items() if k not in _SKIP and v is not None)
 
 
 class ProgressBar(Callback):
@@ -37,7 +65,7 @@ class ProgressBar(Callback):
 
     def __init__(self, mode: str = "auto", file=None):
         if mode not in ("auto", "bar", "line"):
-            raise ValueError(f"ProgressBar: mode must be 'auto', 'bar' or 'line', got {mode!r}")
+            raise InvalidArgument(f"ProgressBar: mode must be 'auto', 'bar' or 'line', got {mode!r}")
         self.file = file
         self.mode = mode
         self._bar = None
@@ -76,7 +104,8 @@ class ProgressBar(Callback):
             if now - self._last_refresh > 0.2:  # formatting every step would cost more than a small model's step
                 self._last_refresh = now
                 rate = self._samples / max(now - self._t0, 1e-9)
-                self._bar.set_postfix_str(f"loss {self._loss_sum / self._batches:.4f}, {rate:.0f} samples/s", refresh=False)
+                self._bar.set_postfix_str(f"loss {format_value('loss', self._loss_sum / self._batches)}, "
+                                          f"{rate:.0f} samples/s", refresh=False)
 
     def on_epoch_end(self, trainer, logs):
         elapsed = time.perf_counter() - self._t0
@@ -87,8 +116,8 @@ class ProgressBar(Callback):
             self._bar.close()
             self._bar = None
         else:
-            print(f"epoch {logs['epoch']}/{trainer.epochs}  {format_logs(logs)}  {rate:.0f} samples/s  {elapsed:.1f}s",
-                  file=self._out(), flush=True)
+            print(f"epoch {logs['epoch']}/{trainer.epochs}  {format_logs(logs)}  {rate:.0f} samples/s  "
+                  f"{format_seconds(elapsed)}", file=self._out(), flush=True)
 
     def _close(self):
         if self._bar is not None:

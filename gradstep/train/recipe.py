@@ -21,7 +21,7 @@ import time
 import numpy
 
 from .. import backend
-from ..errors import CheckpointError
+from ..errors import CheckpointError, InvalidArgument, PathNotFound
 from ..interop.safetensors import load_file, read_metadata, save_file
 from .checkpoint import ModelCheckpoint, latest_checkpoint
 from .config import (DEFAULTS, HELP, MODEL_DEFAULTS, OPTIMIZERS, RESUME_OVERRIDABLE, SCHEDULERS, ConfigError,
@@ -57,19 +57,28 @@ def _sample_inputs(ds, limit: int = 10_000):
 def _data(cfg: dict):
     """(train dataset, validation dataset, data info) for ``cfg``."""
     from ..data import Subset, datasets
+    from ..data.datasets._download import DatasetNotFoundError
+    from ..data.datasets.vision import expected_files
 
     name, path = cfg["dataset"], cfg["data_path"] or None
     flat = cfg["model"] != "cnn"
     if name == "digits":
         train, val = datasets.digits("train", flatten=flat), datasets.digits("test", flatten=flat)
-    elif name in ("mnist", "fashion_mnist"):
+    elif name in ("mnist", "fashion_mnist", "cifar10"):
         getter = getattr(datasets, name)
+        kw = {} if name == "cifar10" else {"flatten": flat}
         fetch = path is None  # a folder given by the user is used as it is, never downloaded into
-        train = getter("train", root=path, flatten=flat, download=fetch)
-        val = getter("test", root=path, flatten=flat, download=fetch)
-    elif name == "cifar10":
-        fetch = path is None
-        train, val = datasets.cifar10("train", root=path, download=fetch), datasets.cifar10("test", root=path, download=fetch)
+        if path is not None:
+            _check_data_folder(name, path)
+        try:
+            train = getter("train", root=path, download=fetch, **kw)
+            val = getter("test", root=path, download=fetch, **kw)
+        except DatasetNotFoundError:
+            if path is None:
+                raise
+            raise DatasetNotFoundError(f"--data-path {path} does not hold the {name} files{_missing(name, path)}; "
+                                       f"the {name} dataset needs a folder with {expected_files(name)}; or leave "
+                                       f"out --data-path to download them") from None
     elif name == "text":
         train = datasets.text(path, block_size=cfg["block_size"], split="train")
         val = datasets.text(path, block_size=cfg["block_size"], split="val")
@@ -97,9 +106,36 @@ def _data(cfg: dict):
     return train, val, info
 
 
+def _check_data_folder(name: str, path: str) -> None:
+    """``--data-path`` of an image dataset: an existing folder (the CLI's words, as the config keys are its flags)."""
+    from ..data.datasets.vision import expected_files
+
+    if not os.path.exists(path):
+        raise PathNotFound(f"--data-path {path}: no such folder; the {name} dataset needs a folder with "
+                           f"{expected_files(name)}; or leave out --data-path to download them")
+    if not os.path.isdir(path):
+        raise InvalidArgument(f"--data-path {path} is a file, not a folder; the {name} dataset needs a folder with "
+                              f"{expected_files(name)}")
+
+
+def _missing(name: str, path: str) -> str:
+    """`` (missing: ...)`` for the IDX files of mnist/fashion_mnist absent from ``path``."""
+    from pathlib import Path
+
+    from ..data.datasets.vision import _IDX_FILES, _find
+
+    if name == "cifar10":
+        return ""
+    names = [n for pair in _IDX_FILES.values() for n in pair]
+    gone = [n for n in names if _find(Path(path), n) is None]
+    if len(gone) == len(names):
+        return " (it has none of them)"
+    return f" (missing: {', '.join(gone)})" if gone else ""
+
+
 def _strided(ds, step: int, subset):
     if len(ds) == 0:
-        raise ValueError("text: not enough text for one window")
+        raise InvalidArgument("text: not enough text for one window")
     return subset(ds, numpy.arange(0, len(ds), step))
 
 
@@ -110,7 +146,7 @@ def _target(target: str):
 def _split(ds, seed: int, subset, test_fraction: float = 0.2):
     n = len(ds)
     if n < 2:
-        raise ValueError(f"csv: need at least 2 rows to hold some out for validation, got {n}")
+        raise InvalidArgument(f"csv: need at least 2 rows to hold some out for validation, got {n}")
     perm = numpy.random.default_rng([seed, 7]).permutation(n)
     k = max(1, int(round(n * test_fraction)))
     return subset(ds, numpy.sort(perm[k:])), subset(ds, numpy.sort(perm[:k]))
@@ -310,6 +346,7 @@ def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list,
                "world_size": world}
     if checkpoint is not None:
         summary["resumed_from"] = os.path.relpath(checkpoint, run_dir)
+        summary["resumed_step"], summary["resumed_epoch"] = trainer.step, trainer.epoch
         summary.update({k: v for k, v in read_summary(run_dir).items() if k in ("started",)})
     summary.setdefault("started", time.strftime("%Y-%m-%d %H:%M:%S"))
     if main:
@@ -336,6 +373,7 @@ def _train(job: Job, cfg: dict, run_dir: str, checkpoint, progress, extra: list,
         save_file(trainer.model.state_dict(), os.path.join(run_dir, "model.safetensors"), metadata=_json_meta(job))
     elapsed = time.perf_counter() - t0
     final = dict(trainer.history.last)
+    # seconds: this session's training time (after a resume, the time since resumed_step)
     summary.update(status="completed", epochs=trainer.epoch, steps=trainer.step, seconds=round(elapsed, 3),
                    final=final, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
                    files={"config": "config.toml", "metrics": "metrics.csv", "model": "model.safetensors",

@@ -18,7 +18,7 @@ import json
 import math
 import os
 
-from ..errors import GradstepError
+from ..errors import ArgumentTypeError, GradstepError, InvalidArgument, PathNotFound
 from ..interop.safetensors import atomic_write
 
 __all__ = ["create_run_dir", "default_run_name", "write_toml", "read_toml", "write_summary", "read_summary", "list_runs",
@@ -45,7 +45,7 @@ def _toml_value(value) -> str:
         return json.dumps(value)  # a JSON string is a valid TOML basic string
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"write_toml: cannot write {type(value).__name__} values")
+    raise ArgumentTypeError(f"write_toml: cannot write {type(value).__name__} values")
 
 
 def write_toml(path, values: dict, comment: str | None = None) -> None:
@@ -65,9 +65,9 @@ def read_toml(path) -> dict:
         with open(path, "rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise FileNotFoundError(f"no such config file: {path}") from None
+        raise PathNotFound(f"no such config file: {path}") from None
     except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"{path}: invalid TOML ({e})") from None
+        raise InvalidArgument(f"{path}: invalid TOML ({e})") from None
 
 
 # ------------------------------------------------------------------------ run folders

@@ -78,10 +78,20 @@ def test_mnist_from_local_files(tmp_path, gz):
 
 
 def test_mnist_missing_files_message(tmp_path):
+    (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetNotFoundError, match=r"mnist: t10k-images-idx3-ubyte.gz is not in .*empty; put"):
         datasets.mnist("test", root=tmp_path / "empty", download=False)
     with pytest.raises(FileNotFoundError):  # DatasetNotFoundError is a FileNotFoundError
         datasets.mnist("test", root=tmp_path / "empty", download=False)
+
+
+def test_image_dataset_root_that_is_missing_or_a_file(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match=r"mnist: the folder .*nowhere does not exist; expected a folder "
+                                                   r"with train-images-idx3-ubyte.gz, .*t10k-labels-idx1-ubyte.gz"):
+        datasets.mnist("test", root=tmp_path / "nowhere", download=False)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ValueError, match=r"cifar10: root .*f is a file, expected a folder with cifar-10-binary"):
+        datasets.cifar10("test", root=tmp_path / "f", download=False)
 
 
 def test_download_verifies_sha256_atomically(tmp_path):
@@ -165,8 +175,11 @@ def test_cifar10_from_archive_and_folder(tmp_path):
     assert (tmp_path / "cifar-10-batches-bin" / "data_batch_5.bin").is_file()  # unpacked once
     test = datasets.cifar10("test", root=tmp_path / "cifar-10-batches-bin", download=False)  # the folder itself
     assert len(test) == 2 and test[0][1].item() == expected["test_batch.bin"][1][0]
+    (tmp_path / "nothing").mkdir()
     with pytest.raises(DatasetNotFoundError, match="cifar10: neither cifar-10-batches-bin/ nor cifar-10-binary.tar.gz"):
         datasets.cifar10("test", root=tmp_path / "nothing", download=False)
+    with pytest.raises(DatasetNotFoundError, match="cifar10: the folder .*missing does not exist"):
+        datasets.cifar10("test", root=tmp_path / "missing", download=False)
 
 
 def test_real_mnist_test_set_if_present():

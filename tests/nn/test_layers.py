@@ -431,7 +431,8 @@ def test_norm_and_attention_errors():
         m(gs.zeros(3, 2, 8), gs.zeros(3, 2, 8), gs.zeros(3, 2, 8), key_padding_mask=gs.zeros(3, 2, dtype=gs.bool))
     with pytest.raises(gs.DTypeError, match="only bool and floating types of key_padding_mask"):
         m(gs.zeros(3, 2, 8), gs.zeros(3, 2, 8), gs.zeros(3, 2, 8), key_padding_mask=gs.zeros(2, 3, dtype=gs.int64))
-    with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanhh"):
+    # a bad value: ValueError (PyTorch raises RuntimeError here), a gradstep error naming the layer
+    with pytest.raises(gs.errors.InvalidArgument, match="TransformerEncoderLayer: activation should be relu/gelu, not tanhh"):
         nn.TransformerEncoderLayer(8, 2, activation="tanhh")
     with pytest.raises(ValueError, match="padding_idx must be within num_embeddings"):
         nn.Embedding(4, 2, padding_idx=4)

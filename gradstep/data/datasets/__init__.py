@@ -21,6 +21,7 @@ from .synthetic import blobs, circles, moons, spirals, xor
 from .tabular import csv
 from .text import CharDataset, text
 from .vision import cifar10, fashion_mnist, mnist
+from ...errors import ArgumentTypeError, InvalidArgument
 
 __all__ = [
     "get", "available", "register", "digits", "spirals", "moons", "circles", "xor", "blobs", "mnist",
@@ -46,7 +47,7 @@ def available() -> list[str]:
 def register(name: str, factory: Callable) -> None:
     """Make ``get(name, **kw)`` call ``factory(**kw)`` (for your own datasets)."""
     if not callable(factory):
-        raise TypeError(f"register: factory must be callable, got {type(factory).__name__}")
+        raise ArgumentTypeError(f"register: factory must be callable, got {type(factory).__name__}")
     _REGISTRY[_key(name)] = factory
 
 
@@ -56,8 +57,8 @@ def get(name: str, **kwargs):
     ``"fashion-mnist"`` and ``"fashion_mnist"`` are the same name.
     """
     if not isinstance(name, str):
-        raise TypeError(f"datasets.get: name must be a string, got {type(name).__name__}")
+        raise ArgumentTypeError(f"datasets.get: name must be a string, got {type(name).__name__}")
     factory = _REGISTRY.get(_key(name))
     if factory is None:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(available())}")
+        raise InvalidArgument(f"unknown dataset {name!r}; available: {', '.join(available())}")
     return factory(**kwargs)

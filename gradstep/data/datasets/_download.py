@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
 from ...errors import GradstepError
+from ...interop.safetensors import create_temp
 
 __all__ = ["cache_dir", "sha256_file", "download", "ChecksumError", "DatasetNotFoundError"]
 
@@ -76,7 +76,7 @@ def download(urls: list[str], dest: Path, sha256: str | None, who: str, quiet: b
             if not quiet:
                 print(f"{who}: downloading {url}", file=sys.stderr)
             with urllib.request.urlopen(url, timeout=60) as response:
-                fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+                fd, tmp = create_temp(str(dest.parent), dest.name, ".part", target=str(dest))
                 h = hashlib.sha256()
                 with os.fdopen(fd, "wb") as f:
                     for chunk in iter(lambda: response.read(1 << 20), b""):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy
 
 from ..dataset import TensorDataset
+from ...errors import InvalidArgument
 
 __all__ = ["digits", "DIGITS_FILE"]
 
@@ -59,9 +60,9 @@ def digits(split: str = "train", test_fraction: float = 0.2, seed: int = 0, flat
     ``input_shape`` (``(64,)`` or ``(1, 8, 8)``).
     """
     if split not in ("train", "test", "all"):
-        raise ValueError(f"digits: split must be 'train', 'test' or 'all', got {split!r}")
+        raise InvalidArgument(f"digits: split must be 'train', 'test' or 'all', got {split!r}")
     if not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"digits: test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
+        raise InvalidArgument(f"digits: test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
     images, labels = _load()
     if split == "all":
         idx = numpy.arange(labels.size)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy
 
+from ...errors import ArgumentTypeError, InvalidArgument
+
 __all__ = ["read_idx", "write_idx", "read_cifar_binary", "CIFAR_RECORD"]
 
 # IDX type codes -> big-endian dtypes (http://yann.lecun.com/exdb/mnist/, bottom of the page).
@@ -30,7 +32,7 @@ def _read_bytes(path: Path) -> bytes:
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt or truncated gzip file ({exc})") from None
+            raise InvalidArgument(f"{path}: corrupt or truncated gzip file ({exc})") from None
     return raw
 
 
@@ -43,17 +45,17 @@ def read_idx(path) -> numpy.ndarray:
     path = Path(path)
     raw = _read_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
+        raise InvalidArgument(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions declared)")
+        raise InvalidArgument(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions declared)")
     shape = tuple(int(s) for s in numpy.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = numpy.dtype(_IDX_TYPES[raw[2]])
     expected = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(f"{path}: IDX shape {shape} needs {expected} data bytes, the file has {len(raw) - header} "
-                         f"(truncated or corrupt)")
+        raise InvalidArgument(f"{path}: IDX shape {shape} needs {expected} data bytes, the file has {len(raw) - header} "
+                              f"(truncated or corrupt)")
     data = numpy.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))  # native order, and writable (frombuffer is read-only)
 
@@ -63,7 +65,7 @@ def write_idx(path, array) -> None:
     array = numpy.asarray(array)
     code = _IDX_CODES.get(array.dtype)
     if code is None:
-        raise TypeError(f"write_idx: IDX has no type for dtype {array.dtype}")
+        raise ArgumentTypeError(f"write_idx: IDX has no type for dtype {array.dtype}")
     body = bytes([0, 0, code, array.ndim]) + numpy.asarray(array.shape, dtype=">u4").tobytes()
     body += array.astype(array.dtype.newbyteorder(">")).tobytes()
     path = Path(path)
@@ -83,11 +85,11 @@ def read_cifar_binary(paths) -> tuple[numpy.ndarray, numpy.ndarray]:
         p = Path(p)
         raw = numpy.fromfile(p, dtype=numpy.uint8)
         if raw.size == 0 or raw.size % CIFAR_RECORD:
-            raise ValueError(f"{p}: not a CIFAR-10 binary batch ({raw.size} bytes is not a positive multiple "
-                             f"of the {CIFAR_RECORD}-byte record)")
+            raise InvalidArgument(f"{p}: not a CIFAR-10 binary batch ({raw.size} bytes is not a positive multiple "
+                                  f"of the {CIFAR_RECORD}-byte record)")
         rec = raw.reshape(-1, CIFAR_RECORD)
         if rec[:, 0].max() > 9:
-            raise ValueError(f"{p}: not a CIFAR-10 binary batch (label byte {int(rec[:, 0].max())} > 9)")
+            raise InvalidArgument(f"{p}: not a CIFAR-10 binary batch (label byte {int(rec[:, 0].max())} > 9)")
         records.append(rec)
     rec = records[0] if len(records) == 1 else numpy.concatenate(records)
     images = numpy.ascontiguousarray(rec[:, 1:]).reshape(-1, 3, 32, 32)

@@ -12,15 +12,16 @@ import math
 import numpy
 
 from ..dataset import TensorDataset
+from ...errors import InvalidArgument
 
 __all__ = ["spirals", "moons", "circles", "xor", "blobs"]
 
 
 def _check(who: str, n, noise=0.0, min_n: int = 1) -> None:
     if not isinstance(n, (int, numpy.integer)) or isinstance(n, bool) or n < min_n:
-        raise ValueError(f"{who}: n must be an int >= {min_n}, got {n!r}")
+        raise InvalidArgument(f"{who}: n must be an int >= {min_n}, got {n!r}")
     if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"{who}: noise must be a non-negative number, got {noise!r}")
+        raise InvalidArgument(f"{who}: noise must be a non-negative number, got {noise!r}")
 
 
 def _counts(n: int, k: int) -> list[int]:
@@ -47,7 +48,7 @@ def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0, t
     """
     _check("spirals", n, noise)
     if not isinstance(classes, int) or classes < 2:
-        raise ValueError(f"spirals: classes must be an int >= 2, got {classes!r}")
+        raise InvalidArgument(f"spirals: classes must be an int >= 2, got {classes!r}")
     rng = numpy.random.default_rng(seed)
     xs, ys = [], []
     for k, m in enumerate(_counts(n, classes)):
@@ -75,7 +76,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 
     """A circle of radius 1 (class 0) around one of radius ``factor`` (class 1)."""
     _check("circles", n, noise)
     if not 0 < factor < 1:
-        raise ValueError(f"circles: factor must be between 0 and 1, got {factor!r}")
+        raise InvalidArgument(f"circles: factor must be between 0 and 1, got {factor!r}")
     rng = numpy.random.default_rng(seed)
     m0, m1 = _counts(n, 2)
     angle = rng.uniform(0, 2 * math.pi, n)
@@ -100,11 +101,11 @@ def blobs(n: int = 300, centers=3, std: float = 1.0, seed: int = 0, box: tuple =
     rng = numpy.random.default_rng(seed)
     if isinstance(centers, (int, numpy.integer)) and not isinstance(centers, bool):
         if centers < 1:
-            raise ValueError(f"blobs: centers must be >= 1, got {centers}")
+            raise InvalidArgument(f"blobs: centers must be >= 1, got {centers}")
         centers = rng.uniform(box[0], box[1], (int(centers), 2))
     centers = numpy.asarray(centers, dtype=numpy.float64)
     if centers.ndim != 2 or centers.shape[1] != 2:
-        raise ValueError(f"blobs: centers must be an int or a (k, 2) array, got shape {centers.shape}")
+        raise InvalidArgument(f"blobs: centers must be an int or a (k, 2) array, got shape {centers.shape}")
     k = centers.shape[0]
     counts = _counts(n, k)
     y = numpy.repeat(numpy.arange(k), counts)

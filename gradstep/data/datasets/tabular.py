@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy
 
 from ..dataset import TensorDataset
+from ...errors import InvalidArgument, PathNotFound
 
 __all__ = ["csv"]
 
@@ -20,10 +21,10 @@ __all__ = ["csv"]
 def _column(header: list[str], key, path, what: str) -> int:
     if isinstance(key, (int, numpy.integer)) and not isinstance(key, bool):
         if not -len(header) <= key < len(header):
-            raise ValueError(f"csv: {path}: {what} column index {key} is out of range for {len(header)} columns")
+            raise InvalidArgument(f"csv: {path}: {what} column index {key} is out of range for {len(header)} columns")
         return int(key) % len(header)
     if key not in header:
-        raise ValueError(f"csv: {path} has no column {key!r} (columns: {', '.join(header)})")
+        raise InvalidArgument(f"csv: {path} has no column {key!r} (columns: {', '.join(header)})")
     return header.index(key)
 
 
@@ -40,8 +41,8 @@ def _numbers(rows, cols, header, path) -> numpy.ndarray:
                 float(v)
             except ValueError:
                 problem = "missing value" if not v.strip() else f"{v!r} is not a number"
-                raise ValueError(f"csv: {path}, line {line}, column {header[c]!r}: {problem}") from None
-    raise ValueError(f"csv: {path}: could not read the numeric columns")  # not reached
+                raise InvalidArgument(f"csv: {path}, line {line}, column {header[c]!r}: {problem}") from None
+    raise InvalidArgument(f"csv: {path}: could not read the numeric columns")  # not reached
 
 
 def csv(path, target=-1, task: str = "auto", features=None, delimiter: str = ",",
@@ -63,42 +64,45 @@ def csv(path, target=-1, task: str = "auto", features=None, delimiter: str = ","
     ``classes`` (the original labels as strings) and ``num_classes``.
     """
     if task not in ("auto", "classification", "regression"):
-        raise ValueError(f"csv: task must be 'auto', 'classification' or 'regression', got {task!r}")
+        raise InvalidArgument(f"csv: task must be 'auto', 'classification' or 'regression', got {task!r}")
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise InvalidArgument(f"csv: {path} is a directory, expected a CSV file (a header row, then one row per "
+                              f"sample)")
     if not path.is_file():
-        raise FileNotFoundError(f"csv: no such file: {path}")
+        raise PathNotFound(f"csv: no such file: {path}")
     try:
         with open(path, newline="", encoding=encoding) as f:
             lines = [(row, i) for i, row in enumerate(_csv.reader(f, delimiter=delimiter), start=1)
                      if row and any(cell.strip() for cell in row)]
     except UnicodeDecodeError as exc:
-        raise ValueError(f"csv: {path} is not valid {encoding} (byte {exc.start})") from None
+        raise InvalidArgument(f"csv: {path} is not valid {encoding} (byte {exc.start})") from None
     except _csv.Error as exc:
-        raise ValueError(f"csv: {path}: {exc}") from None
+        raise InvalidArgument(f"csv: {path}: {exc}") from None
     if not lines:
-        raise ValueError(f"csv: {path} is empty (expected a header row and data rows)")
+        raise InvalidArgument(f"csv: {path} is empty (expected a header row and data rows)")
     header = [h.strip() for h in lines[0][0]]
     rows = lines[1:]
     if not rows:
-        raise ValueError(f"csv: {path} has a header but no data rows")
+        raise InvalidArgument(f"csv: {path} has a header but no data rows")
     for row, line in rows:
         if len(row) != len(header):
-            raise ValueError(f"csv: {path}, line {line}: {len(row)} fields, but the header has {len(header)}")
+            raise InvalidArgument(f"csv: {path}, line {line}: {len(row)} fields, but the header has {len(header)}")
     t = _column(header, target, path, "target")
     if features is None:
         cols = [c for c in range(len(header)) if c != t]
     else:
         cols = [_column(header, k, path, "feature") for k in features]
         if t in cols:
-            raise ValueError(f"csv: {path}: column {header[t]!r} is both the target and a feature")
+            raise InvalidArgument(f"csv: {path}: column {header[t]!r} is both the target and a feature")
     if not cols:
-        raise ValueError(f"csv: {path}: no feature columns besides the target {header[t]!r}")
+        raise InvalidArgument(f"csv: {path}: no feature columns besides the target {header[t]!r}")
     x = _numbers(rows, cols, header, path)
 
     labels = [r[t].strip() for r, _ in rows]
     for (r, line), v in zip(rows, labels):
         if not v:
-            raise ValueError(f"csv: {path}, line {line}, column {header[t]!r}: missing label")
+            raise InvalidArgument(f"csv: {path}, line {line}, column {header[t]!r}: missing label")
     try:
         values = numpy.array(labels, dtype=numpy.float64)
         whole = bool(numpy.all(numpy.isfinite(values) & (values == numpy.round(values))))

@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ...autograd.tensor import Tensor
 from ..dataset import Dataset
+from ...errors import InvalidArgument, PathNotFound
 
 __all__ = ["CharDataset", "text"]
 
@@ -33,15 +34,15 @@ class CharDataset(Dataset):
 
     def __init__(self, ids, vocab, block_size: int, source: str = "<text>"):
         if not isinstance(block_size, (int, numpy.integer)) or isinstance(block_size, bool) or block_size < 1:
-            raise ValueError(f"text: block_size must be a positive int, got {block_size!r}")
+            raise InvalidArgument(f"text: block_size must be a positive int, got {block_size!r}")
         self.ids = numpy.ascontiguousarray(ids, dtype=numpy.int64)
         self.vocab = list(vocab)
         self.stoi = {c: i for i, c in enumerate(self.vocab)}
         self.block_size = int(block_size)
         self.source = source
         if self.ids.size < self.block_size + 1:
-            raise ValueError(f"text: {source} gives {self.ids.size} characters here, fewer than block_size + 1 = "
-                             f"{self.block_size + 1}; use a smaller block_size or more text")
+            raise InvalidArgument(f"text: {source} gives {self.ids.size} characters here, fewer than block_size + 1 = "
+                                  f"{self.block_size + 1}; use a smaller block_size or more text")
         self._windows = sliding_window_view(self.ids, self.block_size + 1)  # (len, T + 1) view, no copy
         self.name = "text"
         self.num_classes = len(self.vocab)
@@ -70,7 +71,7 @@ class CharDataset(Dataset):
             ids = ids._data
         ids = numpy.asarray(ids).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self.vocab)):
-            raise ValueError(f"decode: ids must lie in [0, {len(self.vocab)}), got {ids.min()}..{ids.max()}")
+            raise InvalidArgument(f"decode: ids must lie in [0, {len(self.vocab)}), got {ids.min()}..{ids.max()}")
         return "".join(self.vocab[i] for i in ids.tolist())
 
     def __len__(self) -> int:
@@ -107,7 +108,7 @@ def _encode(codes: numpy.ndarray, vocab: list, source: str) -> numpy.ndarray:
     bad = table[ids] != codes
     if bad.any():
         ch = chr(int(codes[numpy.flatnonzero(bad)[0]]))
-        raise ValueError(f"text: character {ch!r} is not in the vocabulary of {source}")
+        raise InvalidArgument(f"text: character {ch!r} is not in the vocabulary of {source}")
     return ids.astype(numpy.int64)
 
 
@@ -127,20 +128,22 @@ def text(path, block_size: int = 64, split: str = "train", val_fraction: float =
     ``encode``, ``decode``, ``vocab_size``).
     """
     if split not in ("train", "val", "all"):
-        raise ValueError(f"text: split must be 'train', 'val' or 'all', got {split!r}")
+        raise InvalidArgument(f"text: split must be 'train', 'val' or 'all', got {split!r}")
     if not isinstance(val_fraction, (int, float)) or not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"text: val_fraction must be in [0, 1), got {val_fraction!r}")
+        raise InvalidArgument(f"text: val_fraction must be in [0, 1), got {val_fraction!r}")
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise InvalidArgument(f"text: {path} is a directory, expected a text file")
     if not path.is_file():
-        raise FileNotFoundError(f"text: no such file: {path}")
+        raise PathNotFound(f"text: no such file: {path}")
     try:
         content = path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
-        raise ValueError(f"text: {path} is not valid {encoding} (byte {exc.start}); pass encoding=...") from None
+        raise InvalidArgument(f"text: {path} is not valid {encoding} (byte {exc.start}); pass encoding=...") from None
     except OSError as exc:
-        raise ValueError(f"text: cannot read {path} ({exc.strerror or exc})") from None
+        raise InvalidArgument(f"text: cannot read {path} ({exc.strerror or exc})") from None
     if not content:
-        raise ValueError(f"text: {path} is empty")
+        raise InvalidArgument(f"text: {path} is empty")
     vocab, ids = _vocab_ids(content)
     cut = int(round(ids.size * (1.0 - val_fraction)))
     part = {"train": ids[:cut], "val": ids[cut:], "all": ids}[split]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy
@@ -26,6 +25,8 @@ from ..transforms import Compose
 from . import _download as _dl
 from ._download import DatasetNotFoundError, cache_dir
 from .formats import read_cifar_binary, read_idx
+from ...errors import InvalidArgument
+from ...interop.safetensors import create_temp
 
 __all__ = ["mnist", "fashion_mnist", "cifar10"]
 
@@ -83,7 +84,7 @@ class _UnitFloat:
 
 def _check_split(split, who: str) -> str:
     if split not in ("train", "test"):
-        raise ValueError(f"{who}: split must be 'train' or 'test', got {split!r}")
+        raise InvalidArgument(f"{who}: split must be 'train' or 'test', got {split!r}")
     return split
 
 
@@ -99,6 +100,24 @@ def _image_dataset(images, labels, classes, flatten, transform, target_transform
     return ds
 
 
+def expected_files(who: str) -> str:
+    """What a ``root`` folder of dataset ``who`` must hold, in words (for error messages)."""
+    if who == "cifar10":
+        return (f"{CIFAR10_ARCHIVE}, or its unpacked {CIFAR10_DIR}/ folder (data_batch_1.bin ... data_batch_5.bin "
+                f"and test_batch.bin)")
+    names = [n for pair in _IDX_FILES.values() for n in pair]
+    return ", ".join(names[:-1]) + f" and {names[-1]} (gzipped or not)"
+
+
+def _check_root(root: Path, who: str, download_: bool) -> None:
+    """A ``root`` the user gave must be a folder (unless it is to be created for a download)."""
+    if root.exists() and not root.is_dir():
+        raise InvalidArgument(f"{who}: root {root} is a file, expected a folder with {expected_files(who)}")
+    if not root.exists() and not download_:
+        raise DatasetNotFoundError(f"{who}: the folder {root} does not exist; expected a folder with "
+                                   f"{expected_files(who)}; pass root=DIR, or allow download=True")
+
+
 def _find(root: Path, name: str):
     """``name`` in ``root``, gzipped or already unpacked (``name`` without .gz)."""
     for candidate in (root / name, root / name.removesuffix(".gz")):
@@ -110,6 +129,7 @@ def _find(root: Path, name: str):
 def _idx_dataset(who, split, root, download_, verify_, flatten, transform, target_transform, sha, mirrors, classes):
     split = _check_split(split, who)
     root = Path(root).expanduser() if root is not None else cache_dir() / who
+    _check_root(root, who, download_)
     arrays = []
     for name in _IDX_FILES[split]:
         path = _find(root, name)
@@ -124,7 +144,7 @@ def _idx_dataset(who, split, root, download_, verify_, flatten, transform, targe
         arrays.append(read_idx(path))
     images, labels = arrays
     if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0] or images.dtype != numpy.uint8:
-        raise ValueError(f"{who}: unexpected file contents: images {images.shape} {images.dtype}, labels {labels.shape}")
+        raise InvalidArgument(f"{who}: unexpected file contents: images {images.shape} {images.dtype}, labels {labels.shape}")
     return _image_dataset(images[:, None], labels.astype(numpy.int64), classes, flatten, transform,
                           target_transform, who)
 
@@ -170,11 +190,11 @@ def _extract_cifar(archive: Path, dest: Path, names: list[str], who: str) -> Non
                 except KeyError:
                     if name.endswith(".txt"):  # the class names are optional
                         continue
-                    raise ValueError(f"{who}: {archive} has no member {CIFAR10_DIR}/{name}; is it the binary "
-                                     f"version ({CIFAR10_ARCHIVE})?") from None
+                    raise InvalidArgument(f"{who}: {archive} has no member {CIFAR10_DIR}/{name}; is it the binary "
+                                          f"version ({CIFAR10_ARCHIVE})?") from None
                 if not member.isfile():
-                    raise ValueError(f"{who}: {archive}: {member.name} is not a regular file")
-                fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
+                    raise InvalidArgument(f"{who}: {archive}: {member.name} is not a regular file")
+                fd, tmp = create_temp(str(dest), name, ".part", target=str(dest / name))
                 try:
                     with os.fdopen(fd, "wb") as out, tar.extractfile(member) as src:
                         for chunk in iter(lambda: src.read(1 << 20), b""):
@@ -184,7 +204,7 @@ def _extract_cifar(archive: Path, dest: Path, names: list[str], who: str) -> Non
                     if os.path.exists(tmp):
                         os.unlink(tmp)
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ValueError(f"{who}: cannot read {archive} ({exc}); delete it and download it again") from None
+        raise InvalidArgument(f"{who}: cannot read {archive} ({exc}); delete it and download it again") from None
 
 
 def cifar10(split: str = "train", root=None, download: bool = True, transform=None,
@@ -200,6 +220,7 @@ def cifar10(split: str = "train", root=None, download: bool = True, transform=No
     who = "cifar10"
     split = _check_split(split, who)
     root = Path(root).expanduser() if root is not None else cache_dir() / who
+    _check_root(root, who, download)
     names = [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
     folder = root / CIFAR10_DIR
     if not all((folder / n).is_file() for n in names) and all((root / n).is_file() for n in names):
