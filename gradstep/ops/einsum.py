@@ -16,7 +16,7 @@ import string
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor, result_type
 from ..backend import xp
-from ..errors import DTypeError, ShapeError, fmt_shape
+from ..errors import DTypeError, IndexOutOfRange, InvalidArgument, ShapeError, fmt_shape
 from ._registry import public
 
 
@@ -138,7 +138,7 @@ def _parse(equation: str, shapes):
     for s in subs + [rhs]:
         bad = set(s.replace("...", "")) - set(string.ascii_letters)
         if bad or s.count("...") > 1:
-            raise ValueError(
+            raise InvalidArgument(
                 f"einsum: invalid subscripts {s!r} in {equation!r}: use letters a-z, A-Z and at most one '...' per term"
             )
     free = [c for c in string.ascii_letters if c not in eq]
@@ -159,10 +159,10 @@ def _parse(equation: str, shapes):
     if arrow:
         out = rhs.replace("...", ell_letters)
         if len(set(out)) != len(out):
-            raise ValueError(f"einsum: output subscripts {rhs!r} repeat a letter")
+            raise InvalidArgument(f"einsum: output subscripts {rhs!r} repeat a letter")
         missing = set(out) - set("".join(expanded))
         if missing:
-            raise ValueError(f"einsum: output letter(s) {''.join(sorted(missing))!r} appear in no input of {equation!r}")
+            raise InvalidArgument(f"einsum: output letter(s) {''.join(sorted(missing))!r} appear in no input of {equation!r}")
     else:
         letters = "".join(expanded)
         out = ell_letters + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell_letters))
@@ -191,7 +191,7 @@ def einsum(equation: str, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
-        raise ValueError("einsum: expected at least one operand")
+        raise InvalidArgument("einsum: expected at least one operand")
     dtype = result_type(*operands)
     tensors = [_as_tensor(x, dtype) for x in operands]
     subs, out = _parse(equation, [t.shape for t in tensors])
@@ -239,7 +239,7 @@ def tensordot(a, b, dims=2):
 
 
 def _bad_dim(d, t):
-    raise IndexError(f"tensordot: dim {d} is out of range for a tensor of shape {fmt_shape(t.shape)}")
+    raise IndexOutOfRange(f"tensordot: dim {d} is out of range for a tensor of shape {fmt_shape(t.shape)}")
 
 
 @public(aliases=("ger",))
