@@ -436,3 +436,27 @@ def test_files_written_into_a_missing_folder_name_the_folder(tmp_path):
     assert isinstance(err, FileNotFoundError) and ".tmp" not in str(err)
     _raises(lambda: save_checkpoint(tmp_path / "nodir" / "ck", m, gs.optim.SGD(m.parameters(), lr=0.1)),
             FileNotFoundError, "nodir")
+
+
+@pytest.mark.parametrize("fn, exc, needles", [
+    (lambda: gs.optim.lr_scheduler.StepLR(gs.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), "a"),
+     ArgumentTypeError, ["StepLR", "step_size='a'"]),
+    (lambda: gs.data.transforms.Normalize("a", 1), ArgumentTypeError, ["Normalize", "'a'"]),
+    (lambda: nn.ModuleList(3), ArgumentTypeError, ["ModuleList", "iterable", "int"]),
+    (lambda: nn.LeakyReLU("a"), ArgumentTypeError, ["LeakyReLU", "negative_slope='a'"]),
+    (lambda: gs.train.Trainer(nn.Linear(2, 2), None, progress=False).fit(None, epochs=1), ArgumentTypeError,
+     ["Trainer.fit", "train_loader", "NoneType"]),
+    (lambda: gs.train.Trainer(nn.Linear(2, 2), None, progress=False).fit([], epochs="x"), ArgumentTypeError,
+     ["Trainer.fit", "epochs='x'"]),
+    (lambda: gs.models.get("mlp", foo=1), ArgumentTypeError, ["models.get", "'mlp'", "'foo'", "num_classes"]),
+    (lambda: gs.models.get("gpt", vocab_size=5, block_size=4).generate(gs.tensor([[9]]), 2), IndexOutOfRange,
+     ["generate", "[0, 5)", "9"]),
+], ids=["StepLR", "Normalize", "ModuleList", "LeakyReLU", "fit-loader", "fit-epochs", "models.get", "generate"])
+def test_more_api_arguments(fn, exc, needles):
+    _raises(fn, exc, *needles)
+
+
+def test_save_file_of_a_list(tmp_path):
+    from gradstep.interop.safetensors import save_file
+
+    _raises(lambda: save_file([1], tmp_path / "x.safetensors"), ArgumentTypeError, "dict", "state_dict()", "list")

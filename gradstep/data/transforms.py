@@ -139,8 +139,12 @@ class Normalize(Transform):
     """
 
     def __init__(self, mean, std):
-        self.mean = numpy.atleast_1d(numpy.asarray(mean, dtype=numpy.float32))
-        self.std = numpy.atleast_1d(numpy.asarray(std, dtype=numpy.float32))
+        try:
+            self.mean = numpy.atleast_1d(numpy.asarray(mean, dtype=numpy.float32))
+            self.std = numpy.atleast_1d(numpy.asarray(std, dtype=numpy.float32))
+        except (TypeError, ValueError):
+            raise ArgumentTypeError(f"Normalize: mean and std must be numbers or lists of numbers, "
+                                    f"got {mean!r} and {std!r}") from None
         if self.mean.ndim != 1 or self.std.ndim != 1 or self.mean.size != self.std.size:
             raise ShapeError(f"Normalize: mean and std must be equally long lists, got {mean!r} and {std!r}")
         if (self.std <= 0).any():

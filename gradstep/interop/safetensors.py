@@ -41,6 +41,9 @@ def save(tensors: dict, metadata: dict[str, str] | None = None) -> bytes:
     """Serialise ``{name: Tensor | ndarray}`` (and string metadata) to safetensors bytes."""
     import safetensors.numpy
 
+    if not hasattr(tensors, "items"):
+        raise ArgumentTypeError(f"safetensors: expected a dict of name -> tensor (e.g. model.state_dict()), "
+                                f"got {type(tensors).__name__}")
     arrays = {str(k): _to_numpy(v, k) for k, v in tensors.items()}
     return safetensors.numpy.save(arrays, metadata=metadata)
 

@@ -46,7 +46,24 @@ def _entry(name: str):
 def get(name: str, **kwargs):
     """A new model ``name`` built with ``kwargs`` (its constructor's arguments)."""
     cls, _, _ = _entry(name)
+    _check_kwargs(name, cls, kwargs)
     return cls(**kwargs)
+
+
+def _check_kwargs(name: str, cls, kwargs: dict) -> None:
+    """An ArgumentTypeError naming the model and its arguments for a keyword its constructor doesn't take."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise ArgumentTypeError(f"models.get: model {name!r} has no argument {', '.join(map(repr, unknown))}; "
+                                f"valid: {', '.join(params)}")
 
 
 def register(name: str, constructor: Callable, defaults: dict | None = None, data_fields=("input_shape", "num_classes")):

@@ -18,7 +18,7 @@ import numpy
 from .. import backend, nn
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..errors import InvalidArgument, ShapeError, fmt_shape
+from ..errors import IndexOutOfRange, InvalidArgument, ShapeError, fmt_shape
 from ..nn import functional as F
 
 __all__ = ["GPT", "CausalSelfAttention", "Block", "lm_loss"]
@@ -127,6 +127,9 @@ class GPT(nn.Module):
             ids = ids[None]
         if ids.ndim != 2 or ids.shape[1] == 0:
             raise ShapeError(f"generate: expected a non-empty (B, T) array of ids, got shape {fmt_shape(ids.shape)}")
+        if ids.min() < 0 or ids.max() >= self.vocab_size:
+            raise IndexOutOfRange(f"generate: token ids must lie in [0, {self.vocab_size}) (vocab_size), got ids "
+                                  f"{int(ids.min())}..{int(ids.max())}")
         rng = backend.generator()
         was_training = self.training
         self.eval()

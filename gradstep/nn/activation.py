@@ -5,11 +5,12 @@ place (same values, same gradients).
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from . import functional as F
 from .module import Module
-from ..errors import InvalidArgument
+from ..errors import ArgumentTypeError, InvalidArgument
 
 __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softmin",
@@ -66,6 +67,9 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+            raise ArgumentTypeError(f"LeakyReLU: negative_slope must be a number, got "
+                                    f"negative_slope={negative_slope!r} ({type(negative_slope).__name__})")
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):

@@ -162,7 +162,8 @@ class ModuleList(Module):
         return self
 
     def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+        if (isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential))) or \
+                not hasattr(modules, "__iter__"):
             raise ArgumentTypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
         for m in modules:
             self.append(m)

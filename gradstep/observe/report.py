@@ -22,6 +22,7 @@ import numpy
 from . import plots
 from .recorder import read_arrays, read_findings, read_json, read_observations
 from ..errors import PathNotFound
+from ..train.progress import format_value
 
 __all__ = ["write_report", "render_report"]
 
@@ -50,12 +51,17 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _table(headers: list, rows: list, left: int = 1) -> str:
+def _table(headers: list, rows: list, left: int = 1, logs: bool = False) -> str:
+    """An HTML table; ``logs``: the columns are training-log keys, formatted as in the training log."""
     def cell(tag, i, text):
         return f'<{tag} class="l">{text}</{tag}>' if i < left else f"<{tag}>{text}</{tag}>"
 
+    def text(h, c):
+        return format_value(h, c) if logs and isinstance(c, float) else _fmt(c)
+
     head = "".join(cell("th", i, _e(h)) for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(cell("td", i, _e(_fmt(c))) for i, c in enumerate(r)) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(cell("td", i, _e(text(headers[i] if i < len(headers) else "", c)))
+                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -171,7 +177,7 @@ def _curves(metrics: list, obs: list) -> str:
         keys = [k for k in ("epoch", "step", "train_loss", "val_loss", *(f"train_{m}" for m in metric_keys),
                             *(f"val_{m}" for m in metric_keys), "lr") if any(r.get(k) is not None for r in epochs)]
         shown = epochs if len(epochs) <= 30 else epochs[:: math.ceil(len(epochs) / 30)] + [epochs[-1]]
-        out.append(_table(keys, [[r.get(k) for k in keys] for r in shown], left=0))
+        out.append(_table(keys, [[r.get(k) for k in keys] for r in shown], left=0, logs=True))
     return "\n".join(out)
 
 

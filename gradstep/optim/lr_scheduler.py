@@ -175,6 +175,11 @@ class StepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        if isinstance(step_size, bool) or not isinstance(step_size, int):
+            raise ArgumentTypeError(f"StepLR: step_size must be a positive int, got step_size={step_size!r} "
+                                    f"({type(step_size).__name__})")
+        if step_size < 1:
+            raise InvalidArgument(f"StepLR: step_size must be a positive int, got step_size={step_size}")
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
@@ -191,7 +196,11 @@ class MultiStepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` at each epoch listed in ``milestones``."""
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        self.milestones = Counter(milestones)
+        try:
+            self.milestones = Counter(milestones)
+        except TypeError:
+            raise ArgumentTypeError(f"MultiStepLR: milestones must be a list of epochs (ints), "
+                                    f"got {type(milestones).__name__}") from None
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 

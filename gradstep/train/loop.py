@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import numbers
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
@@ -160,6 +161,20 @@ class Trainer:
         Called again after :meth:`load_checkpoint`, it continues where the
         checkpoint left off, mid-epoch included.
         """
+        for name, value in (("epochs", epochs), ("max_steps", max_steps)):
+            if value is None and name == "max_steps":
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ArgumentTypeError(f"Trainer.fit: {name} must be an int, got {name}={value!r} "
+                                        f"({type(value).__name__})")
+            if value < 0:
+                raise InvalidArgument(f"Trainer.fit: {name} must be >= 0, got {name}={value}")
+        for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+            if loader is None and name == "val_loader":
+                continue
+            if not (hasattr(loader, "__iter__") or hasattr(loader, "__getitem__")):
+                raise ArgumentTypeError(f"Trainer.fit: {name} must be a DataLoader or an iterable of batches, "
+                                        f"got {type(loader).__name__}")
         self.train_loader, self.val_loader, self.epochs, self.max_steps = train_loader, val_loader, int(epochs), max_steps
         try:
             self.steps_per_epoch = len(train_loader)
