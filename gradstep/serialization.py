@@ -15,8 +15,9 @@ a checkpoint can never run code. What can be saved:
   (an optimizer state_dict's int keys come back as ints).
 
 ``load`` returns the same structure with gradstep Tensors (arrays saved as
-NumPy arrays come back as Tensors too). A plain ``.safetensors`` file from
-elsewhere loads as ``{name: Tensor}``.
+NumPy arrays come back as Tensors too; tensors that shared storage come back
+as separate copies). A plain ``.safetensors`` file from elsewhere loads as
+``{name: Tensor}``.
 
 >>> import gradstep as gs
 >>> gs.save({"w": gs.ones(2), "epoch": 3}, "/tmp/ckpt.safetensors")

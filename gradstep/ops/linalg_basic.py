@@ -179,12 +179,19 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None):
 
 
 # ------------------------------------------------------ fused multiply-adds
-def _scaled_sum(input, product, beta, alpha):
+def _scaled_sum(op, input, product, beta, alpha):
+    t = _as_tensor(input)
+    try:
+        fits = xp.broadcast_shapes(t.shape, product.shape) == product.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{op}: input of shape {fmt_shape(t.shape)} doesn't broadcast to the product's shape "
+                         f"{fmt_shape(product.shape)}")
     if alpha != 1:
         product = product * alpha
     if beta == 0:  # PyTorch ignores input then (even NaN in it)
         return product
-    t = _as_tensor(input)
     return (t if beta == 1 else t * beta) + product
 
 
@@ -193,7 +200,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)``."""
     from .matmul import mm
 
-    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
 
 
 @public
@@ -201,7 +208,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat @ vec)``."""
     from .matmul import mv
 
-    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
 
 
 @public
@@ -209,7 +216,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """``beta * input + alpha * outer(vec1, vec2)``."""
     from .einsum import outer
 
-    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 
 @public
@@ -217,7 +224,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
     from .matmul import bmm
 
-    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
 @public
@@ -225,4 +232,4 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
     from .matmul import bmm
 
-    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+    return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)

@@ -1,9 +1,9 @@
-"""More elementwise math: rounding, logarithms and exponentials, trigonometric and hyperbolic
-functions, reciprocal, remainder/fmod, lerp, logaddexp, hypot, atan2, xlogy, nan_to_num, ...
+"""More elementwise math: logarithms and exponentials, trigonometric and hyperbolic functions,
+reciprocal, logit, remainder/fmod, lerp, logaddexp, hypot, atan2, xlogy, nan_to_num, addcmul, ...
 
 Unary functions are table rows: a forward ufunc and the derivative, read
-from the input or (cheaper, when it can be) from the output. Rounding
-functions have a zero gradient, as in PyTorch.
+from the input or (cheaper, when it can be) from the output.
+(Rounding functions are in ``rounding.py``.)
 """
 from __future__ import annotations
 
@@ -122,89 +122,6 @@ def deg2rad(input):
 @public
 def rad2deg(input):
     return _floating(input, "rad2deg") * (180.0 / math.pi)
-
-
-# ------------------------------------------------------------------ rounding
-class _Rounding(Function):
-    """A rounding function: piecewise constant, so its gradient is zero (as in PyTorch)."""
-
-    saves_inputs = False
-
-    def forward(self, a, fn):
-        return fn(a)
-
-    def backward(self, g):
-        return xp.zeros_like(g)
-
-
-class Floor(_Rounding):
-    pass
-
-
-class Ceil(_Rounding):
-    pass
-
-
-class Round(_Rounding):
-    pass
-
-
-class Trunc(_Rounding):
-    pass
-
-
-def _rounded(cls, input, fn):
-    t = _as_tensor(input)
-    if t._data.dtype.kind in "biu":  # integers are already whole: a copy, as PyTorch returns
-        return Tensor._wrap(t._data.copy())
-    return cls.apply(t, fn=fn)
-
-
-@public
-def floor(input):
-    """Largest integer not above each element (zero gradient)."""
-    return _rounded(Floor, input, xp.floor)
-
-
-@public
-def ceil(input):
-    """Smallest integer not below each element (zero gradient)."""
-    return _rounded(Ceil, input, xp.ceil)
-
-
-@public
-def round(input, *, decimals: int = 0):
-    """Round half to even, to ``decimals`` places (zero gradient)."""
-    if not isinstance(decimals, int):
-        raise DTypeError(f"round: decimals must be an int, got {type(decimals).__name__}")
-    if decimals == 0:
-        return _rounded(Round, input, xp.rint)
-    return _rounded(Round, input, lambda a: xp.round(a, decimals))
-
-
-@public(aliases=("fix",))
-def trunc(input):
-    """Round towards zero (zero gradient)."""
-    return _rounded(Trunc, input, xp.trunc)
-
-
-class Frac(Function):
-    saves_inputs = False
-
-    def forward(self, a):
-        return a - xp.trunc(a)
-
-    def backward(self, g):
-        return g
-
-
-@public
-def frac(input):
-    """``input - trunc(input)``, the fractional part with the sign of ``input`` (gradient 1)."""
-    t = _as_tensor(input)
-    if t._data.dtype.kind != "f":
-        raise DTypeError(f"frac: expected a floating point tensor, got dtype {t.dtype}")
-    return Frac.apply(t)
 
 
 # ------------------------------------------------------------ binary functions

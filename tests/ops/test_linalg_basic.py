@@ -73,5 +73,7 @@ def test_errors():
         gs.trace(gs.ones(3))
     with pytest.raises(gs.ShapeError, match=r"cdist: expected x1 \(\*, P, M\) and x2 \(\*, R, M\) with the same M"):
         gs.cdist(gs.ones(2, 3), gs.ones(2, 4))
+    with pytest.raises(gs.ShapeError, match=r"addmm: input of shape \(4,\) doesn't broadcast to the product's shape \(3, 3\)"):
+        gs.addmm(gs.ones(4), gs.ones(3, 2), gs.ones(2, 3))
     with pytest.raises(gs.DTypeError, match=r"tril_indices: row must be an int, got float"):
         gs.tril_indices(2.0, 3)
