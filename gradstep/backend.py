@@ -11,6 +11,7 @@ initialisation, shuffling and dropout alike.
 from __future__ import annotations
 
 import numpy
+from .errors import ArgumentTypeError
 
 xp = numpy
 """The array namespace every op computes with."""
@@ -32,7 +33,7 @@ def set_default_dtype(dtype) -> None:
     global _default_dtype
     dtype = numpy.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {dtype}")
+        raise ArgumentTypeError(f"set_default_dtype: only floating dtypes are allowed, got {dtype}")
     _default_dtype = dtype
 
 
@@ -40,7 +41,7 @@ def manual_seed(seed: int) -> numpy.random.Generator:
     """Reseed the global generator used by rand/randn/randint, init, dropout and shuffling."""
     global _generator, _seed
     if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool):
-        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+        raise ArgumentTypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
     _seed = int(seed)
     _generator = numpy.random.default_rng(_seed)
     return _generator

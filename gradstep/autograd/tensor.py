@@ -18,6 +18,7 @@ from .. import backend
 from ..backend import xp
 from ..errors import DTypeError, GradError, fmt_shape
 from .grad_mode import is_grad_enabled
+from ..errors import ArgumentTypeError, InvalidArgument, StateError
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -159,7 +160,7 @@ class Tensor:
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item: only a tensor with one element can be converted to a Python number, got shape {fmt_shape(self.shape)}")
+            raise InvalidArgument(f"item: only a tensor with one element can be converted to a Python number, got shape {fmt_shape(self.shape)}")
         return self._data.reshape(()).item()
 
     def tolist(self):
@@ -252,17 +253,17 @@ class Tensor:
 
     def __len__(self) -> int:
         if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentTypeError("len() of a 0-d tensor")
         return self.shape[0]
 
     def __iter__(self):
         if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise ArgumentTypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"bool: a tensor with {self._data.size} elements is ambiguous; use .any() or .all()")
+            raise StateError(f"bool: a tensor with {self._data.size} elements is ambiguous; use .any() or .all()")
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -273,7 +274,7 @@ class Tensor:
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an index")
+            raise ArgumentTypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     # ----------------------------------------------------------- arithmetic
@@ -571,7 +572,7 @@ def _scalar_dtype(x):
         return 2, backend.default_dtype()
     if isinstance(x, numbers.Complex):
         return 3, numpy.dtype(numpy.complex64)
-    raise TypeError(f"unsupported operand of type {type(x).__name__}; expected a Tensor or a number")
+    raise ArgumentTypeError(f"unsupported operand of type {type(x).__name__}; expected a Tensor or a number")
 
 
 def result_type(*operands) -> numpy.dtype:

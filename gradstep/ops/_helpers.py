@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor, _as_tensor, result_type
 from ..errors import DTypeError, ShapeError, fmt_shape
+from ..errors import IndexOutOfRange
 
 
 def binary_operands(a, b, op: str, float_result: bool = False):
@@ -37,7 +38,7 @@ def normalize_dim(dim: int, ndim: int, op: str) -> int:
         raise DTypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     if not lo <= dim <= hi:
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimension(s) (expected {lo}..{hi})")
+        raise IndexOutOfRange(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimension(s) (expected {lo}..{hi})")
     return dim % max(ndim, 1)
 
 

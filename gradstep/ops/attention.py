@@ -18,6 +18,7 @@ from ..backend import xp
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import public
 from .dropout import _check_p, _mask
+from ..errors import InvalidArgument
 
 
 class ScaledDotProductAttention(Function):
@@ -199,7 +200,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     neg_mask = None
     if is_causal:
         if attn_mask is not None:
-            raise ValueError(f"{op}: pass either attn_mask or is_causal=True, not both")
+            raise InvalidArgument(f"{op}: pass either attn_mask or is_causal=True, not both")
         neg_mask = xp.triu(xp.ones((L, S), dtype=bool), 1)
     elif attn_mask is not None:
         m = _as_tensor(attn_mask)

@@ -15,6 +15,7 @@ from ..backend import xp
 from ..errors import ShapeError, fmt_shape
 from ._helpers import require_float
 from ._registry import public
+from ..errors import InvalidArgument
 
 
 class Dropout(Function):
@@ -40,7 +41,7 @@ def _mask(shape, p, dtype):
 
 def _check_p(p, op):
     if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+        raise InvalidArgument(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
 
 
 def _apply(input, p, training, inplace, mask_shape, op):

@@ -13,6 +13,7 @@ from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
 from ._helpers import binary_operands, check_broadcast, require_float
 from ._registry import public
+from ..errors import InvalidArgument
 
 
 def _binary(cls, a, b, op, float_result=False):
@@ -459,7 +460,7 @@ def leaky_relu(input, negative_slope: float = 0.01):
 def gelu(input, approximate: str = "none"):
     """GELU: ``x Φ(x)`` (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise InvalidArgument(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     t = _floating(input, "gelu")
     return Gelu.apply(t, approximate=approximate)
 
@@ -478,7 +479,7 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 def clamp(input, min=None, max=None):
     """Limit values to ``[min, max]``; the gradient flows where the value was inside (inclusive)."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise InvalidArgument("clamp: at least one of min and max must be given")
     t = _as_tensor(input)
     lo = min._data if isinstance(min, Tensor) else min
     hi = max._data if isinstance(max, Tensor) else max

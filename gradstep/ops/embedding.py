@@ -16,6 +16,7 @@ from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import public
+from ..errors import IndexOutOfRange, InvalidArgument, NotSupported
 
 
 def _scatter_rows(idx, g2, num_rows):
@@ -70,7 +71,7 @@ def _check_indices(idx, num_rows, op, what):
         if lo < 0 or hi >= num_rows:
             bad = int(hi) if hi >= num_rows else int(lo)
             pos = tuple(int(i) for i in numpy.argwhere(idx == bad)[0])
-            raise IndexError(
+            raise IndexOutOfRange(
                 f"{op}: index {bad} at position {pos} is out of range for {what} "
                 f"(valid indices 0..{num_rows - 1})"
             )
@@ -100,12 +101,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
             f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {fmt_shape(w.shape)}"
         )
     if sparse:
-        raise NotImplementedError("embedding: sparse gradients are not supported; use sparse=False")
+        raise NotSupported("embedding: sparse gradients are not supported; use sparse=False")
     num_rows = w.shape[0]
     _check_indices(idx, num_rows, "embedding", f"weight with {num_rows} rows")
     if padding_idx is not None:
         if not -num_rows <= padding_idx < num_rows:
-            raise ValueError(
+            raise InvalidArgument(
                 f"embedding: padding_idx must be within num_embeddings, i.e. in [{-num_rows}, {num_rows}), "
                 f"got {padding_idx}"
             )
@@ -138,13 +139,13 @@ def one_hot(tensor, num_classes: int = -1):
         raise DTypeError(f"one_hot: expected an integer (int64) tensor of class indices, got dtype {idx.dtype}")
     if num_classes == -1:
         if idx.size == 0:
-            raise ValueError("one_hot: can't infer the number of classes from an empty tensor; pass num_classes")
+            raise InvalidArgument("one_hot: can't infer the number of classes from an empty tensor; pass num_classes")
         num_classes = int(idx.max()) + 1
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0:
-            raise ValueError(f"one_hot: class values must be non-negative, got {lo}")
+            raise InvalidArgument(f"one_hot: class values must be non-negative, got {lo}")
         if hi >= num_classes:
-            raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got {hi}")
+            raise InvalidArgument(f"one_hot: class values must be smaller than num_classes={num_classes}, got {hi}")
     out = idx[..., None] == xp.arange(num_classes)
     return Tensor._wrap(out.astype(numpy.int64))

@@ -22,6 +22,7 @@ from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
 from ._helpers import DTypeError, ShapeError, fmt_shape, normalize_dim
 from ._registry import public
+from ..errors import ArgumentTypeError, IndexOutOfRange, NotSupported
 
 _FULL = slice(None)
 
@@ -42,7 +43,7 @@ def _index_item(item):
         try:
             arr = xp.asarray([x._data if isinstance(x, Tensor) else x for x in item])
         except (ValueError, TypeError):
-            raise IndexError(f"index: can't use the sequence {item!r} as an index (expected ints or bools)") from None
+            raise IndexOutOfRange(f"index: can't use the sequence {item!r} as an index (expected ints or bools)") from None
         if arr.size == 0:
             arr = arr.astype(xp.int64)
     else:
@@ -77,7 +78,7 @@ def _parse_index(index, shape):
             used += 1
         elif it is Ellipsis:
             if ellipsis:
-                raise IndexError("index: an index can only have a single ellipsis ('...')")
+                raise IndexOutOfRange("index: an index can only have a single ellipsis ('...')")
             ellipsis = True
             items.append(it)
         else:
@@ -86,7 +87,7 @@ def _parse_index(index, shape):
             used += 1 if type(it) is int or it.dtype != bool else it.ndim
     ndim = len(shape)
     if used > ndim:
-        raise IndexError(f"index: too many indices ({used}) for tensor of dimension {ndim} (shape {fmt_shape(shape)})")
+        raise IndexOutOfRange(f"index: too many indices ({used}) for tensor of dimension {ndim} (shape {fmt_shape(shape)})")
 
     basic, adv, scalars = [], [], []  # adv, scalars: (axis of the basic view, array, input dim)
     d = v = 0  # next input dim, next axis of the basic view
@@ -109,7 +110,7 @@ def _parse_index(index, shape):
         elif type(it) is int:
             size = shape[d]
             if not -size <= it < size:
-                raise IndexError(
+                raise IndexOutOfRange(
                     f"index {it} is out of bounds for dimension {d} with size {size} (tensor of shape {fmt_shape(shape)})"
                 )
             basic.append(it)
@@ -124,7 +125,7 @@ def _parse_index(index, shape):
                 v += 1
                 continue
             if it.shape != shape[d:d + k]:
-                raise IndexError(
+                raise IndexOutOfRange(
                     f"index: the shape of the mask {fmt_shape(it.shape)} at index {d} does not match the shape "
                     f"of the indexed tensor {fmt_shape(shape)} at index {d}"
                 )
@@ -159,11 +160,11 @@ def _raise_index_error(err, shape, adv, adv_dims):
         size = shape[d]
         bad = arr[(arr >= size) | (arr < -size)]
         if bad.size:
-            raise IndexError(
+            raise IndexOutOfRange(
                 f"index {int(bad.flat[0])} is out of bounds for dimension {d} with size {size} "
                 f"(tensor of shape {fmt_shape(shape)})"
             ) from None
-    raise IndexError(f"index: {err} (tensor of shape {fmt_shape(shape)})") from None
+    raise IndexOutOfRange(f"index: {err} (tensor of shape {fmt_shape(shape)})") from None
 
 
 # ------------------------------------------------------------------ getitem
@@ -428,7 +429,7 @@ def _check_gather(op, shape, index, dim, d, *, src_shape=None):
         lo, hi = index.min(), index.max()
         if lo < 0 or hi >= shape[d]:
             bad = lo if lo < 0 else hi
-            raise IndexError(
+            raise IndexOutOfRange(
                 f"{op}: index {int(bad)} is out of bounds for dimension {dim} with size {shape[d]} "
                 f"(input of shape {fmt_shape(shape)})"
             )
@@ -558,10 +559,10 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     if src is None:
         src = value
     if src is None:
-        raise TypeError("scatter: expected src (a tensor) or value (a number)")
+        raise ArgumentTypeError("scatter: expected src (a tensor) or value (a number)")
     if reduce is not None:
         if reduce != "add":
-            raise NotImplementedError(f"scatter: reduce={reduce!r} is not supported (only 'add'); use scatter_add")
+            raise NotSupported(f"scatter: reduce={reduce!r} is not supported (only 'add'); use scatter_add")
         return _scatter("scatter", input, dim, index, src, True)
     return _scatter("scatter", input, dim, index, src, False)
 
@@ -608,7 +609,7 @@ def index_select(input, dim: int, index):
     idx = idx.reshape(-1)
     if idx.size and (idx.min() < 0 or idx.max() >= shape[d]):
         bad = idx.min() if idx.min() < 0 else idx.max()
-        raise IndexError(
+        raise IndexOutOfRange(
             f"index_select: index {int(bad)} is out of bounds for dimension {dim} with size {shape[d]} "
             f"(input of shape {fmt_shape(shape)})"
         )

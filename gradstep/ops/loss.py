@@ -14,6 +14,7 @@ from ..backend import xp
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._helpers import binary_operands
 from ._registry import public
+from ..errors import IndexOutOfRange, InvalidArgument
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -25,7 +26,7 @@ def _reduction(op, size_average, reduce, reduction, allowed=_REDUCTIONS):
         reduce = True if reduce is None else reduce
         return "none" if not reduce else ("mean" if size_average else "sum")
     if reduction not in allowed:
-        raise ValueError(f"{op}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
+        raise InvalidArgument(f"{op}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
     return reduction
 
 
@@ -252,7 +253,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     """Quadratic for ``|input - target| < beta``, linear beyond (``beta=0`` is the L1 loss)."""
     reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+        raise InvalidArgument(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     if beta == 0:
         return _weighted("smooth_l1_loss", L1Loss, input, target, None, reduction, True)
     return _weighted("smooth_l1_loss", SmoothL1Loss, input, target, None, reduction, True, beta=float(beta))
@@ -263,7 +264,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
     """Quadratic for ``|input - target| < delta``, ``delta``-scaled linear beyond."""
     reduction = _reduction("huber_loss", None, None, reduction)
     if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+        raise InvalidArgument(f"huber_loss: delta must be > 0, got {delta}")
     return _weighted("huber_loss", HuberLoss, input, target, weight, reduction, False, delta=float(delta))
 
 
@@ -296,10 +297,16 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     x, t = _pair(op, input, target, same_shape="")
     data = x._data
     if data.size and ((data < 0) | (data > 1)).any():
-        raise ValueError(
+        raise InvalidArgument(
             f"{op}: all elements of input should be between 0 and 1 (probabilities), got values in "
             f"[{float(xp.nanmin(data)):.4g}, {float(xp.nanmax(data)):.4g}]; for logits use "
             f"binary_cross_entropy_with_logits"
+        )
+    tdata = t._data
+    if tdata.size and ((tdata < 0) | (tdata > 1)).any():
+        raise InvalidArgument(
+            f"{op}: all elements of target should be between 0 and 1, got values in "
+            f"[{float(xp.nanmin(tdata)):.4g}, {float(xp.nanmax(tdata)):.4g}]"
         )
     w = _param_array(op, "weight", weight, data.dtype, data.shape)
     return BinaryCrossEntropy.apply(x, t, reduction=reduction, weight=w)
@@ -477,7 +484,7 @@ def _check_labels(op, x, t, ignore_index):
         bad = (t != ignore_index) & ((t < 0) | (t >= C))
         if bad.any():
             pos = tuple(int(i) for i in xp.argwhere(bad)[0])
-            raise IndexError(
+            raise IndexOutOfRange(
                 f"{op}: target label {int(t[pos])} at position {pos} is out of range [0, {C}) "
                 f"for an input with {C} classes (ignore_index={ignore_index})"
             )
@@ -552,7 +559,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     x = _logits(op, input)
     t = _as_tensor(target)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+        raise InvalidArgument(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     C = x.shape[-1] if x.ndim == 1 else x.shape[1]
     if t.dtype.kind == "f":
         if t.shape != x.shape:
@@ -562,7 +569,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                 f"for class indices use target.long()"
             )
         if ignore_index != -100:
-            raise ValueError(f"{op}: ignore_index is not supported for class-probability (float) targets")
+            raise InvalidArgument(f"{op}: ignore_index is not supported for class-probability (float) targets")
         dtype = result_type(x, t)
         x, t = x.to(dtype), t.to(dtype)
         w = _class_weight(op, weight, C, dtype)

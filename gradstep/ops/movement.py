@@ -15,6 +15,7 @@ from ..autograd.tensor import Tensor, _as_tensor, result_type
 from ..backend import xp
 from ._helpers import DTypeError, ShapeError, fmt_shape, normalize_dim
 from ._registry import public
+from ..errors import ArgumentTypeError, IndexOutOfRange, InvalidArgument
 
 
 def _size_args(sizes, op: str) -> tuple:
@@ -34,7 +35,7 @@ def _dim_list(dims, ndim: int, op: str) -> tuple:
     else:
         out = (normalize_dim(dims, ndim, op),)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dims {tuple(dims)} name a dimension more than once")
+        raise InvalidArgument(f"{op}: dims {tuple(dims)} name a dimension more than once")
     return out
 
 
@@ -158,7 +159,7 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     start = normalize_dim(start_dim, len(shape), "flatten")
     end = normalize_dim(end_dim, len(shape), "flatten")
     if start > end:
-        raise ValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
+        raise InvalidArgument(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
     if start == end:
         return x
     merged = 1
@@ -175,7 +176,7 @@ def unflatten(input, dim: int, sizes):
     d = normalize_dim(dim, len(shape), "unflatten")
     sizes = _size_args((sizes,), "unflatten")
     if not sizes:
-        raise ValueError("unflatten: sizes must be non-empty")
+        raise InvalidArgument("unflatten: sizes must be non-empty")
     try:
         sizes = _infer_shape(sizes, shape[d], (shape[d],), "unflatten")
     except ShapeError:
@@ -240,7 +241,7 @@ def permute(input, *dims):
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if len(dims) != ndim:
-        raise ValueError(
+        raise InvalidArgument(
             f"permute: the number of dims ({len(dims)}) must equal the tensor's number of dimensions "
             f"({ndim}, shape {fmt_shape(x._data.shape)})"
         )
@@ -269,7 +270,7 @@ def t(input):
     """Transpose of a tensor of at most 2 dims."""
     x = _as_tensor(input)
     if x._data.ndim > 2:
-        raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {fmt_shape(x._data.shape)}; use transpose(dim0, dim1)")
+        raise InvalidArgument(f"t: expects a tensor with <= 2 dimensions, got shape {fmt_shape(x._data.shape)}; use transpose(dim0, dim1)")
     return transpose(x, 0, -1) if x._data.ndim == 2 else x
 
 
@@ -281,7 +282,7 @@ def movedim(input, source, destination):
     src = _dim_list(source, ndim, "movedim")
     dst = _dim_list(destination, ndim, "movedim")
     if len(src) != len(dst):
-        raise ValueError(f"movedim: source {source} and destination {destination} must have the same number of dims")
+        raise InvalidArgument(f"movedim: source {source} and destination {destination} must have the same number of dims")
     rest = iter([d for d in range(ndim) if d not in src])
     where = dict(zip(dst, src))
     return permute(x, tuple([where[i] if i in where else next(rest) for i in range(ndim)]))
@@ -408,9 +409,9 @@ class Stack(Function):
 
 def _same_dtype(tensors, op):
     if not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+        raise ArgumentTypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty list of tensors")
+        raise InvalidArgument(f"{op}: expected a non-empty list of tensors")
     tensors = [_as_tensor(x) for x in tensors]
     dtype = tensors[0]._data.dtype
     for x in tensors:
@@ -499,7 +500,7 @@ def narrow(input, dim: int, start: int, length: int):
     if start < 0:
         start += shape[d]
     if not 0 <= start <= shape[d] or length < 0 or start + length > shape[d]:
-        raise IndexError(
+        raise IndexOutOfRange(
             f"narrow: start ({start}) + length ({length}) must lie within dimension {dim} of size {shape[d]} "
             f"(tensor of shape {fmt_shape(shape)})"
         )
@@ -524,7 +525,7 @@ def split(tensor, split_size_or_sections, dim: int = 0):
     else:
         size = operator.index(split_size_or_sections)
         if size <= 0 and not (size == 0 and n == 0):
-            raise ValueError(f"split: split_size must be a positive int, got {size}")
+            raise InvalidArgument(f"split: split_size must be a positive int, got {size}")
         sizes = [size] * (n // size) + ([n % size] if n % size else []) if n else [0]
     out, start = [], 0
     for s in sizes:
@@ -539,7 +540,7 @@ def chunk(input, chunks: int, dim: int = 0):
     x = _as_tensor(input)
     chunks = operator.index(chunks)
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be a positive int, got {chunks}")
+        raise InvalidArgument(f"chunk: chunks must be a positive int, got {chunks}")
     shape = x._data.shape
     d = normalize_dim(dim, len(shape), "chunk")
     n = shape[d]
@@ -558,7 +559,7 @@ def select(input, dim: int, index: int):
     d = normalize_dim(dim, len(shape), "select")
     i = operator.index(index)
     if not -shape[d] <= i < shape[d]:
-        raise IndexError(f"select: index {i} is out of bounds for dimension {dim} with size {shape[d]}")
+        raise IndexOutOfRange(f"select: index {i} is out of bounds for dimension {dim} with size {shape[d]}")
     return BasicIndex.apply(x, index=(slice(None),) * d + (i, Ellipsis))
 
 
@@ -635,7 +636,7 @@ def repeat(input, *sizes):
             f"dimensions of the tensor (shape {fmt_shape(x._data.shape)})"
         )
     if any(s < 0 for s in sizes):
-        raise ValueError(f"repeat: sizes must be >= 0, got {sizes}")
+        raise InvalidArgument(f"repeat: sizes must be >= 0, got {sizes}")
     return Repeat.apply(x, repeats=sizes)
 
 

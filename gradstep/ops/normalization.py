@@ -19,6 +19,7 @@ from ..backend import xp
 from ..errors import ShapeError, fmt_shape
 from ._helpers import require_float
 from ._registry import public
+from ..errors import ArgumentTypeError, InvalidArgument
 
 
 def _affine_inputs(op, x, weight, bias, shape, what):
@@ -286,16 +287,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running_mean = _buffer(running_mean, "running_mean", C)
     running_var = _buffer(running_var, "running_var", C)
     if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch_norm: running_mean and running_var must be given in evaluation mode (training=False)")
+        raise InvalidArgument("batch_norm: running_mean and running_var must be given in evaluation mode (training=False)")
     if training:
         count = x._data.size // max(C, 1)
         if count <= 1:
-            raise ValueError(
+            raise InvalidArgument(
                 f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                 f"{fmt_shape(x.shape)}"
             )
         if momentum is None:
-            raise TypeError("batch_norm: momentum must be a float (the module computes the cumulative factor itself)")
+            raise ArgumentTypeError("batch_norm: momentum must be a float (the module computes the cumulative factor itself)")
     inputs, has_w, has_b = _affine_inputs("batch_norm", x, weight, bias, (C,), "one value per channel")
     out = BatchNorm.apply(
         *inputs, training=bool(training),
@@ -359,7 +360,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         raise ShapeError(f"group_norm: expected input of shape (N, C, *), got {fmt_shape(x.shape)}")
     C = x.shape[1]
     if not isinstance(num_groups, int) or num_groups <= 0 or C % num_groups:
-        raise ValueError(
+        raise InvalidArgument(
             f"group_norm: the number of channels C={C} of input {fmt_shape(x.shape)} must be divisible "
             f"by num_groups, got num_groups={num_groups}"
         )

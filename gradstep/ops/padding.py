@@ -13,6 +13,7 @@ from ..autograd.tensor import _as_tensor
 from ..backend import xp
 from ..errors import ShapeError, fmt_shape
 from ._registry import public
+from ..errors import InvalidArgument
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -105,10 +106,10 @@ def pad(input, pad, mode: str = "constant", value=None):
     """
     x = _as_tensor(input)
     if mode not in _MODES:
-        raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
+        raise InvalidArgument(f"pad: mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
-        raise ValueError(f"pad: the padding must have an even length (a (left, right) pair per dim), got {pad}")
+        raise InvalidArgument(f"pad: the padding must have an even length (a (left, right) pair per dim), got {pad}")
     k = len(pad) // 2
     if k > x.ndim:
         raise ShapeError(
@@ -129,7 +130,7 @@ def pad(input, pad, mode: str = "constant", value=None):
         return ConstantPad.apply(x, pads=pads, value=0 if value is None else value)
 
     if value not in (None, 0):
-        raise ValueError(f"pad: value can only be given with mode='constant', got value={value} with mode={mode!r}")
+        raise InvalidArgument(f"pad: value can only be given with mode='constant', got value={value} with mode={mode!r}")
     if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
         raise ShapeError(
             f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a batched or unbatched input "

@@ -20,6 +20,7 @@ from ..backend import default_dtype, xp
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._helpers import normalize_dim
 from ._registry import public
+from ..errors import InvalidArgument
 
 # `max`, `min`, `sum`, `all`, `any` below shadow the builtins in this module: use builtins.<name>.
 
@@ -35,7 +36,7 @@ def _dims(dim, ndim, op):
     if isinstance(dim, (tuple, list)):
         axes = tuple(sorted({normalize_dim(d, ndim, op) for d in dim}))
         if len(axes) != len(dim):
-            raise ValueError(f"{op}: dim {tuple(dim)} names the same dimension more than once")
+            raise InvalidArgument(f"{op}: dim {tuple(dim)} names the same dimension more than once")
     else:
         axes = (normalize_dim(dim, ndim, op),)
     return axes if ndim else ()  # a 0-d tensor accepts dim 0/-1 but has no axis to reduce
@@ -185,7 +186,7 @@ def _var_args(op, t, dim, unbiased, correction, axis):
     if isinstance(dim, bool):  # the legacy overload var(input, unbiased)
         dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
-        raise ValueError(f"{op}: pass either unbiased= or correction=, not both")
+        raise InvalidArgument(f"{op}: pass either unbiased= or correction=, not both")
     if correction is None:
         correction = 0 if unbiased is False else 1
     if t.dtype.kind != "f":
@@ -541,7 +542,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str) or not isinstance(p, (int, float)):
-        raise ValueError(f"norm: p must be a number or 'fro', got {p!r} (matrix norms such as 'nuc' are not supported)")
+        raise InvalidArgument(f"norm: p must be a number or 'fro', got {p!r} (matrix norms such as 'nuc' are not supported)")
     axes = _dims(dim, t.ndim, "norm")
     if math.isinf(p):
         from .elementwise import abs as _abs

@@ -324,3 +324,8 @@ def test_losses_keep_float32(rng):
         x.grad = None
         loss.backward()
         assert x.grad.dtype == gs.float32
+
+
+def test_binary_cross_entropy_target_out_of_range_is_explained():
+    with pytest.raises(gs.errors.InvalidArgument, match="target should be between 0 and 1"):
+        gs.nn.functional.binary_cross_entropy(gs.tensor([0.5]), gs.tensor([2.0]))
