@@ -132,6 +132,7 @@ class set_grad_enabled:
 
     def __init__(self, mode: bool):
         self._prev = is_grad_enabled()
+        self._mode = bool(mode)
         _set(mode)
 
     def __enter__(self):
@@ -140,3 +141,15 @@ class set_grad_enabled:
     def __exit__(self, *exc):
         _set(self._prev)
         return False
+
+    def __call__(self, fn):
+        """As a decorator the mode applies inside ``fn`` only, so undo the switch made in __init__."""
+        _set(self._prev)
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

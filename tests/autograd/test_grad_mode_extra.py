@@ -95,3 +95,13 @@ def test_bad_argument():
 
 def test_namespace_has_no_annotations_leak():
     assert not hasattr(gs, "annotations")
+
+
+def test_set_grad_enabled_as_decorator_applies_inside_only():
+    @gs.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert gs.is_grad_enabled()
+    x = gs.ones(2, requires_grad=True)
+    assert not f(x).requires_grad and gs.is_grad_enabled()
