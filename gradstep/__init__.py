@@ -12,7 +12,8 @@ import numpy as _np
 from .autograd.tensor import Tensor, result_type
 from .autograd.grad_mode import no_grad, enable_grad, inference_mode, is_grad_enabled, set_grad_enabled
 from .backend import manual_seed, initial_seed, get_rng_state, set_rng_state, default_dtype as get_default_dtype, set_default_dtype
-from .errors import GradstepError, ShapeError, DTypeError, GradError, CheckpointError
+from .errors import (GradstepError, ShapeError, DTypeError, GradError, CheckpointError, InvalidArgument,
+                     ArgumentTypeError, IndexOutOfRange, StateError, NotSupported, MissingDependency)
 from . import ops as _ops
 from .creation import *  # noqa: F401,F403
 from .creation import __all__ as _creation_all
