@@ -37,6 +37,13 @@ def _settle(step):
         step()
 
 
+def _gradstep_threads():
+    """Same thread budget for gradstep's own thread pool (the optimizer's) as for BLAS and torch."""
+    import gradstep.optim
+
+    gradstep.optim.set_num_threads(int(os.environ.get("GRADSTEP_BENCH_THREADS", "2")))
+
+
 def _time_steps(step, steps):
     _settle(step)
     t = time.perf_counter()
@@ -49,6 +56,7 @@ def _pair(name, torch, **model_kw):
     """The gradstep workload (and the torch one, from the same initial weights)."""
     import gradstep
 
+    _gradstep_threads()
     gradstep.manual_seed(0)
     state = None
     peers = {}
@@ -93,6 +101,8 @@ def memory_probe(lib_name, name):
             f.write("5")  # reset the high-water mark
     except OSError:
         pass
+    if lib_name != "torch":
+        _gradstep_threads()
     w = workloads.build(lib, name)
     for _ in range(10):
         w.step()
@@ -183,6 +193,7 @@ def sweep(repeats=3, steps=20):
     import gradstep
 
     torch = _torch()
+    _gradstep_threads()
     print(header())
     print("| batch | width | gradstep ms/step | torch ms/step | ratio |")
     print("|---|---|---|---|---|")
@@ -215,6 +226,7 @@ def profile(name, steps=50):
     import gradstep
     from gradstep.autograd.function import Function
 
+    _gradstep_threads()
     w = workloads.build(gradstep, name)
     model = w.model
     F = gradstep.nn.functional
