@@ -77,7 +77,7 @@ class Adam(Optimizer):
                  -lr * bias_correction2_sqrt / bias_correction1, l2, decay, group["maximize"])
 
 
-_PIECE = 1 << 15
+_PIECE = 1 << 16
 """Elements updated at a time. All ~12 passes of Adam run on one piece (with two scratch rows
 of this size) while it sits in L2 cache, instead of streaming every whole buffer through
 memory 12 times: ~4 memory passes instead of ~30 once the state outgrows the caches."""
