@@ -19,6 +19,20 @@ from .module import Module
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "RMSNorm"]
 
 
+def _make_affine(module: Module, shape: tuple, affine: bool, bias: bool, dtype) -> None:
+    """Register ``weight`` and ``bias`` of ``shape`` (or None when not affine / no bias), as PyTorch does."""
+    module.register_parameter("weight", _empty(shape, dtype) if affine else None)
+    module.register_parameter("bias", _empty(shape, dtype) if affine and bias else None)
+
+
+def _reset_affine(module: Module) -> None:
+    """Weight to ones and bias to zeros: a norm layer starts as a pure normalization."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _BatchNorm(Module):
     _ndims: tuple
     _expect: str
@@ -32,15 +46,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = _empty((num_features,), dtype)
-            if bias:
-                self.bias = _empty((num_features,), dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _make_affine(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
             float_dtype = backend.default_dtype() if dtype is None else xp.dtype(dtype)
             self.register_buffer("running_mean", Tensor._wrap(xp.zeros(num_features, dtype=float_dtype)))
@@ -62,10 +68,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, input) -> None:
         shape = getattr(input, "shape", None)
@@ -173,22 +176,11 @@ class LayerNorm(Module):
         self.normalized_shape = _normalized_shape("LayerNorm", normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = _empty(self.normalized_shape, dtype)
-            if bias:
-                self.bias = _empty(self.normalized_shape, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _make_affine(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         shape = getattr(input, "shape", None)
@@ -217,22 +209,11 @@ class GroupNorm(Module):
         if num_channels % num_groups != 0:
             raise InvalidArgument(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = _empty((num_channels,), dtype)
-            if bias:
-                self.bias = _empty((num_channels,), dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _make_affine(self, (num_channels,), affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         shape = getattr(input, "shape", None)
