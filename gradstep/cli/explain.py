@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from ..errors import IndexOutOfRange
+from .train import positive_float
 
 __all__ = ["add_parser", "run"]
 
@@ -20,24 +21,11 @@ def add_parser(subparsers):
     p.add_argument("--index", type=int, default=0, metavar="N", help="which example of the split (default 0)")
     p.add_argument("--split", choices=("train", "test"), default="train",
                    help="take the example from the training (default) or the test split")
-    p.add_argument("--lr", type=_positive, default=0.1, help="learning rate of the plain gradient-descent step "
+    p.add_argument("--lr", type=positive_float, default=0.1, help="learning rate of the plain gradient-descent step "
                                                              "(default 0.1)")
     p.add_argument("--html", metavar="FILE", help="also write the explanation as an HTML page to FILE")
     p.set_defaults(run=run)
     return p
-
-
-def _positive(text: str) -> float:
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
 
 
 def _from_run(args):
