@@ -20,6 +20,16 @@ def _empty(shape, dtype) -> Parameter:
     return Parameter(Tensor._wrap(xp.empty(shape, dtype=backend.default_dtype() if dtype is None else xp.dtype(dtype))))
 
 
+def _reset_weight_and_bias(weight, bias) -> None:
+    """PyTorch's default for Linear and Conv: weight kaiming_uniform_(a=sqrt(5)), i.e.
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias drawn from the same range."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 def _check_features(layer: str, x, size: int, what: str = "") -> None:
     """Raise a ShapeError naming ``layer`` when the last dim of ``x`` isn't ``size``."""
     shape = getattr(x, "shape", None)
@@ -68,11 +78,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input):
         shape = getattr(input, "shape", None)
