@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .. import native
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
@@ -307,22 +308,27 @@ def _conv_nhwc_backward(fn, grad_output):
 
 
 def _col2im_nhwc(g, w, geom):
-    """Input gradient from g (M, C_out): per kernel offset ``g @ W[:, :, i, j]``, added onto the padded grid.
+    """Input gradient from g (M, C_out): per kernel offset ``g @ W[:, :, i, j]``, summed onto the input grid.
 
-    One batched matmul gives the column gradient offset-major, (kh * kw, M, C_in), so each of
-    the kh * kw adds reads one contiguous block and writes runs of W_grid * C_in values.
+    One batched matmul gives the column gradient offset-major, (kh * kw, M, C_in). The compiled
+    kernel (when built) gathers it straight into the unpadded, channels-last input gradient;
+    NumPy adds each offset's block onto a zeroed padded grid (kh * kw strided slice adds), then crops.
     """
     n, c = geom.x4[:2]
     kh, kw = geom.w4[2:]
     (sh, sw), (dh, dw), (gh, gw) = geom.stride, geom.dilation, geom.grid
     hp, wp = geom.padded
+    top, bottom, left, right = geom.pads
     per_offset = xp.matmul(g, w.transpose(2, 3, 0, 1).reshape(kh * kw, w.shape[0], c))
+    if native.kernels is not None and g.dtype in (xp.float32, xp.float64):
+        out = xp.empty((n, hp - top - bottom, wp - left - right, c), g.dtype)
+        native.kernels.col2im(per_offset.reshape(kh * kw, n, gh, gw, c), out, kh, kw, sh, sw, dh, dw, top, left)
+        return out.transpose(0, 3, 1, 2)
     out = xp.zeros((n, hp, wp, c), g.dtype)
     for i in range(kh):
         rows = slice(i * dh, i * dh + sh * (gh - 1) + 1, sh)
         for j in range(kw):
             out[:, rows, j * dw:j * dw + sw * (gw - 1) + 1:sw] += per_offset[i * kw + j].reshape(n, gh, gw, c)
-    top, bottom, left, right = geom.pads
     return out[:, top:hp - bottom, left:wp - right].transpose(0, 3, 1, 2)
 
 

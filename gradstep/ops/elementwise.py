@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from .. import native
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
@@ -332,6 +333,9 @@ def _dense_rows(a):
     return rows, lambda r: r.reshape(shape).transpose(inverse)
 
 
+_NATIVE_FLOATS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+
+
 def _relu(a):
     dense = _dense_rows(a) if a.dtype.kind == "f" else None
     if dense is None:
@@ -348,7 +352,14 @@ class Relu(Function):
         return self.out
 
     def backward(self, g):
-        return g * (self.out > 0)
+        out, kernels = self.out, native.kernels
+        if kernels is not None and g.dtype == out.dtype and g.dtype in _NATIVE_FLOATS and g.strides == out.strides:
+            dx = xp.empty_like(out)
+            flats = (native.flat_view(g), native.flat_view(out), native.flat_view(dx))
+            if dx.strides == out.strides and all(f is not None for f in flats):
+                kernels.relu_backward(*flats)  # one pass: dx = g where out > 0 else 0
+                return dx
+        return g * (out > 0)
 
 
 class LeakyRelu(Function):

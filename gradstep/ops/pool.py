@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .. import native
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
@@ -108,15 +109,27 @@ def _flat_indices(idx, geom):
 
 # --------------------------------------------------------------- primitives
 class MaxPool(Function):
-    """Max over each window; the gradient goes to the window's first maximum."""
+    """Max over each window; the gradient goes to the window's first maximum.
 
-    saves_inputs = False
+    Channels-last float inputs without padding or dilation run on the
+    compiled kernels when they are built: one pass each way, and backward
+    finds each window's maximum again in the input instead of keeping an
+    index array. Everything else runs NumPy's passes with an index array.
+    """
+
+    saves_inputs, saves_output = True, True  # the compiled backward reads both (as PyTorch's)
 
     def forward(self, x, *, geom, indices=None):
         self.geom, self.x_shape = geom, x.shape
-        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         x4 = x.reshape(geom.x4)
         self.channels_last = _channels_last(x4)
+        self.native = _native_pool(x4, geom, self.channels_last, indices)
+        if self.native is not None:
+            self.x = _nhwc(x4)
+            self.out = xp.empty((self.x.shape[0],) + geom.out_hw + (self.x.shape[3],), x.dtype)
+            self.native.maxpool2d_forward(self.x, self.out, *geom.kernel, *geom.stride)
+            return _nchw(self.out).reshape(geom.out_shape)
+        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         views = _windows(_pad(x4, geom.pads, fill), geom)
         out = views[0].copy(order="K")  # keeps a channels-last input's layout
         for v in views[1:]:
@@ -128,6 +141,11 @@ class MaxPool(Function):
         return out.reshape(geom.out_shape)
 
     def backward(self, grad_output):
+        if self.native is not None:
+            g = xp.ascontiguousarray(_nhwc(grad_output.reshape(_nchw(self.out).shape)))
+            dx = xp.empty_like(self.x)
+            self.native.maxpool2d_backward(self.x, self.out, g, dx, *self.geom.kernel, *self.geom.stride)
+            return _nchw(dx).reshape(self.x_shape)
         g, idx = grad_output.reshape(self.idx.shape), self.idx
         if g.strides != idx.strides and g.ndim == 4 and g.shape[1] > 1:
             g = _like(idx, g)  # one copy into idx's layout, not four mixed-layout passes
@@ -136,6 +154,25 @@ class MaxPool(Function):
             return xp.multiply(g, idx == t, out=view) if view is not None else g * (idx == t)
 
         return _scatter(part, self.geom, g.dtype, self.channels_last).reshape(self.x_shape)
+
+
+def _native_pool(x4, geom, channels_last, indices):
+    """The compiled kernels module if this max pool can run on it, else None."""
+    kernels = native.kernels
+    if (kernels is None or not channels_last or indices is not None or any(geom.pads)
+            or geom.dilation != (1, 1) or x4.dtype not in (xp.float32, xp.float64)):
+        return None
+    return kernels
+
+
+def _nhwc(a4):
+    """(N, C, H, W) as the channels-last (N, H, W, C) array the kernels take (a view)."""
+    return a4.transpose(0, 2, 3, 1)
+
+
+def _nchw(a):
+    """Inverse of :func:`_nhwc`: the (N, C, H, W) view of an (N, H, W, C) array."""
+    return a.transpose(0, 3, 1, 2)
 
 
 class AvgPool(Function):

@@ -141,12 +141,14 @@ class _Flat:
             state["step"] = step
         return step
 
-    def run(self, fn: Callable, buffers: tuple, *args) -> None:
+    def run(self, fn: Callable, buffers: tuple, *args, parallel: bool = True) -> None:
         """Apply the elementwise update ``fn`` to every parameter (``None`` buffers pass through).
 
         Large groups are cut into ranges updated on several threads at once
         (NumPy releases the GIL inside its loops); an elementwise ``fn`` gives
-        the same result either way.
+        the same result either way. ``parallel=False`` keeps one thread: for
+        single-pass kernels, which are memory-bound and gain nothing from a
+        second core that BLAS's worker keeps spinning on after each GEMM.
         """
         flat_p, flat_g, write_back = [], [], []
         for p in self.params:
@@ -157,7 +159,7 @@ class _Flat:
                 flat_p.append(a.ravel())
                 write_back.append((a, flat_p[-1]))
             flat_g.append(g.reshape(-1) if g.flags.c_contiguous else g.ravel())
-        pieces = min(_threads, self.size // _CHUNK)
+        pieces = min(_threads, self.size // _CHUNK) if parallel else 1
         if pieces <= 1:
             fn([(fp, fg, slice(a, b)) for fp, fg, (a, b) in zip(flat_p, flat_g, self._bounds)], *buffers, *args)
         else:

@@ -1,0 +1,464 @@
+/* Fused elementwise kernels for gradstep's hot loops (optional; NumPy fallback in Python).
+ *
+ * Each kernel does in one pass over memory what the NumPy version does in
+ * many: Adam's update reads g, m, v, θ once and writes m, v, θ once instead of
+ * ~12 array passes. The arithmetic is the NumPy fallback's, operation for
+ * operation and rounded the same way (built with -ffp-contract=off, no
+ * fast-math), so both paths give bit-identical results.
+ *
+ * Arrays arrive through the buffer protocol (no NumPy headers needed): 1-D,
+ * C-contiguous, float32 or float64, all of one dtype and length. The GIL is
+ * released while a kernel runs, so callers may split the work over threads.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* One build runs everywhere; AVX2 machines get 8-wide loops (glibc picks at load time). */
+#define GS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define GS_CLONES
+#endif
+
+#if defined(__GNUC__)
+#define GS_INLINE static inline __attribute__((always_inline))
+#else
+#define GS_INLINE static inline
+#endif
+
+/* Weight-decay modes of Adam. */
+enum { DECAY_NONE = 0, DECAY_L2 = 1, DECAY_DECOUPLED = 2 };
+
+/* Adam (and AdamW) on n elements, the order of operations of gradstep/optim/adam.py:
+ *   g ← −g if maximize;  θ ← θ·decay (AdamW) or g ← g + θ·l2 (L2)
+ *   m ← m + (g − m)(1 − β1);  v ← v·β2 + g²(1 − β2);  v̂ ← max(v̂, v) if amsgrad
+ *   θ ← θ + scale · m / (√v + eps)
+ * The flags are compile-time constants at each call site, so every variant is
+ * its own branch-free, vectorised loop. */
+#define DEFINE_ADAM(T, NAME, SQRT)                                                              \
+GS_INLINE void NAME##_body(T *restrict p, const T *restrict g, T *restrict m, T *restrict v,  \
+                           T *restrict vmax, Py_ssize_t n, T one_minus_beta1, T beta2,         \
+                           T one_minus_beta2, T eps, T scale, T l2, T decay,                   \
+                           const int mode, const int maximize, const int amsgrad)              \
+{                                                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+        T gi = maximize ? -g[i] : g[i];                                                        \
+        T pi = p[i];                                                                           \
+        if (mode == DECAY_DECOUPLED) pi = pi * decay;                                          \
+        else if (mode == DECAY_L2) gi = gi + pi * l2;                                          \
+        T mi = m[i] + (gi - m[i]) * one_minus_beta1;                                           \
+        T vi = v[i] * beta2 + (gi * gi) * one_minus_beta2;                                     \
+        m[i] = mi;                                                                             \
+        v[i] = vi;                                                                             \
+        if (amsgrad) {                                                                         \
+            T a = vmax[i];                                                                     \
+            vi = (a >= vi || a != a) ? a : vi; /* np.maximum: NaN wins */                      \
+            vmax[i] = vi;                                                                      \
+        }                                                                                      \
+        p[i] = pi + (mi / (SQRT(vi) + eps)) * scale;                                           \
+    }                                                                                          \
+}                                                                                              \
+GS_CLONES static void NAME##_plain(T *restrict p, const T *restrict g, T *restrict m,         \
+                                   T *restrict v, Py_ssize_t n, T b1, T b2, T b2c, T eps,      \
+                                   T scale)                                                    \
+{ NAME##_body(p, g, m, v, NULL, n, b1, b2, b2c, eps, scale, 0, 1, DECAY_NONE, 0, 0); }         \
+GS_CLONES static void NAME##_decoupled(T *restrict p, const T *restrict g, T *restrict m,     \
+                                       T *restrict v, Py_ssize_t n, T b1, T b2, T b2c, T eps,  \
+                                       T scale, T decay)                                       \
+{ NAME##_body(p, g, m, v, NULL, n, b1, b2, b2c, eps, scale, 0, decay, DECAY_DECOUPLED, 0, 0); }\
+GS_CLONES static void NAME##_l2(T *restrict p, const T *restrict g, T *restrict m,            \
+                                T *restrict v, Py_ssize_t n, T b1, T b2, T b2c, T eps,         \
+                                T scale, T l2)                                                 \
+{ NAME##_body(p, g, m, v, NULL, n, b1, b2, b2c, eps, scale, l2, 1, DECAY_L2, 0, 0); }          \
+static void NAME##_general(T *restrict p, const T *restrict g, T *restrict m, T *restrict v,  \
+                           T *restrict vmax, Py_ssize_t n, T b1, T b2, T b2c, T eps, T scale,  \
+                           T l2, T decay, int mode, int maximize)                              \
+{                                                                                              \
+    /* The rare variants (maximize, amsgrad): one loop with the flags read at run time. */     \
+    for (Py_ssize_t i = 0; i < n; i++)                                                         \
+        NAME##_body(p + i, g + i, m + i, v + i, vmax ? vmax + i : NULL, 1, b1, b2, b2c, eps,   \
+                    scale, l2, decay, mode, maximize, vmax != NULL);                           \
+}                                                                                              \
+static void NAME(T *p, const T *g, T *m, T *v, T *vmax, Py_ssize_t n, double beta1,           \
+                 double beta2, double eps, double scale, double l2, double decay, int maximize) \
+{                                                                                              \
+    /* Scalars rounded to T first, as NumPy does with Python floats against a T array. */      \
+    T b1 = (T)(1.0 - beta1), b2 = (T)beta2, b2c = (T)(1.0 - beta2), e = (T)eps, s = (T)scale;  \
+    int mode = decay != 1.0 ? DECAY_DECOUPLED : (l2 != 0.0 ? DECAY_L2 : DECAY_NONE);           \
+    if (vmax != NULL || maximize)                                                              \
+        NAME##_general(p, g, m, v, vmax, n, b1, b2, b2c, e, s, (T)l2, (T)decay, mode, maximize);\
+    else if (mode == DECAY_DECOUPLED) NAME##_decoupled(p, g, m, v, n, b1, b2, b2c, e, s, (T)decay);\
+    else if (mode == DECAY_L2) NAME##_l2(p, g, m, v, n, b1, b2, b2c, e, s, (T)l2);             \
+    else NAME##_plain(p, g, m, v, n, b1, b2, b2c, e, s);                                       \
+}
+
+DEFINE_ADAM(float, adam_f32, sqrtf)
+DEFINE_ADAM(double, adam_f64, sqrt)
+
+/* Get the buffers of `objs` (None allowed where `optional`); all C-contiguous, of the first
+ * one's dtype (float32 or float64) and length. Returns how many were got, or -1 with an error set
+ * (and everything released). */
+static int get_buffers(const char *op, PyObject **objs, Py_buffer *bufs, const char **names,
+                       const int *writable, const int *optional, int count)
+{
+    int k;
+    for (k = 0; k < count; k++) {
+        bufs[k].obj = NULL;
+        if (objs[k] == Py_None && optional[k]) continue;
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable[k] ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[k], &bufs[k], flags) < 0) {
+            PyErr_Format(PyExc_TypeError, "%s: %s must be a writable C-contiguous float array",
+                         op, names[k]);
+            goto fail;
+        }
+        const char *f = bufs[k].format ? bufs[k].format : "B";
+        if (!((f[0] == 'f' || f[0] == 'd') && f[1] == '\0')) {
+            PyErr_Format(PyExc_TypeError, "%s: %s must be float32 or float64, got buffer format '%s'",
+                         op, names[k], f);
+            k++;
+            goto fail;
+        }
+        if (k > 0 && (bufs[k].itemsize != bufs[0].itemsize || bufs[k].len != bufs[0].len)) {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: %s has %zd bytes of %zd-byte floats, expected %zd of %zd like %s",
+                         op, names[k], bufs[k].len, bufs[k].itemsize, bufs[0].len, bufs[0].itemsize,
+                         names[0]);
+            k++;
+            goto fail;
+        }
+    }
+    return count;
+fail:
+    while (--k >= 0)
+        if (bufs[k].obj != NULL) PyBuffer_Release(&bufs[k]);
+    return -1;
+}
+
+static void release_buffers(Py_buffer *bufs, int count)
+{
+    for (int k = 0; k < count; k++)
+        if (bufs[k].obj != NULL) PyBuffer_Release(&bufs[k]);
+}
+
+PyDoc_STRVAR(adam_doc,
+"adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, scale, l2, decay, maximize)\n"
+"\n"
+"One fused Adam/AdamW update, in place, on 1-D contiguous float32/float64 buffers.\n"
+"max_exp_avg_sq is None unless amsgrad. See gradstep/optim/adam.py for the maths.");
+
+static PyObject *py_adam(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[5];
+    Py_buffer b[5];
+    double beta1, beta2, eps, scale, l2, decay;
+    int maximize;
+    static const char *names[] = {"param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    static const int writable[] = {1, 0, 1, 1, 1}, optional[] = {0, 0, 0, 0, 1};
+    if (!PyArg_ParseTuple(args, "OOOOOddddddp:adam", &objs[0], &objs[1], &objs[2], &objs[3],
+                          &objs[4], &beta1, &beta2, &eps, &scale, &l2, &decay, &maximize))
+        return NULL;
+    if (get_buffers("adam", objs, b, names, writable, optional, 5) < 0)
+        return NULL;
+    Py_ssize_t n = b[0].len / b[0].itemsize;
+    void *vmax = b[4].obj != NULL ? b[4].buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (b[0].itemsize == 4)
+        adam_f32(b[0].buf, b[1].buf, b[2].buf, b[3].buf, vmax, n, beta1, beta2, eps, scale, l2,
+                 decay, maximize);
+    else
+        adam_f64(b[0].buf, b[1].buf, b[2].buf, b[3].buf, vmax, n, beta1, beta2, eps, scale, l2,
+                 decay, maximize);
+    Py_END_ALLOW_THREADS
+    release_buffers(b, 5);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ max pooling
+ * Channels-last (N, H, W, C) input, kernel kh x kw, stride sh x sw, no padding or dilation
+ * (the caller falls back to NumPy otherwise). Forward writes the max of each window.
+ * Backward needs no index array: it routes each output gradient to the window's first
+ * element equal to the max (the first NaN when the max is NaN), found again from the input,
+ * which the graph keeps anyway (ReLU saves it). All loops run along C, contiguous in every
+ * array, a block of channels at a time, so they vectorise. */
+#define POOL_BLOCK 64
+#define WINDOW(base, t) ((base) + ((Py_ssize_t)((t) / kw) * w + (t) % kw) * c)
+#define FOR_CELLS(...)                                                                         \
+    for (Py_ssize_t b = 0; b < n; b++)                                                         \
+        for (Py_ssize_t r = 0; r < oh; r++)                                                    \
+            for (Py_ssize_t q = 0; q < ow; q++)                                                \
+                for (Py_ssize_t c0 = 0; c0 < c; c0 += POOL_BLOCK) {                            \
+                    Py_ssize_t o = ((b * oh + r) * ow + q) * c + c0;                           \
+                    Py_ssize_t in = ((b * h + r * sh) * w + q * sw) * c + c0;                  \
+                    Py_ssize_t cn = c - c0 < POOL_BLOCK ? c - c0 : POOL_BLOCK;                 \
+                    __VA_ARGS__                                                                \
+                }
+#define DEFINE_MAXPOOL(T, IT, NAME)                                                            \
+GS_CLONES static void NAME##_forward(const T *restrict x, T *restrict out, Py_ssize_t n,      \
+                                     Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, int kh, int kw, \
+                                     int sh, int sw, Py_ssize_t oh, Py_ssize_t ow)             \
+{                                                                                              \
+    FOR_CELLS({                                                                                \
+        T *restrict best = out + o;                                                            \
+        const T *restrict first = x + in;                                                      \
+        for (Py_ssize_t ch = 0; ch < cn; ch++) best[ch] = first[ch];                           \
+        for (int t = 1; t < kh * kw; t++) {                                                    \
+            const T *restrict v = WINDOW(x + in, t);                                           \
+            for (Py_ssize_t ch = 0; ch < cn; ch++) {                                           \
+                T val = v[ch], m = best[ch];                                                   \
+                best[ch] = ((val > m) | (val != val)) ? val : m;                               \
+            }                                                                                  \
+        }                                                                                      \
+    })                                                                                         \
+}                                                                                              \
+GS_CLONES static void NAME##_backward(const T *restrict x, const T *restrict out,             \
+                                      const T *restrict g, T *restrict dx, Py_ssize_t n,       \
+                                      Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, int kh, int kw,\
+                                      int sh, int sw, Py_ssize_t oh, Py_ssize_t ow)            \
+{                                                                                              \
+    /* Windows that tile the input are written, not added to: only uncovered cells need 0. */  \
+    int tiled = sh == kh && sw == kw;                                                          \
+    if (!tiled)                                                                                \
+        memset(dx, 0, (size_t)(n * h * w * c) * sizeof(T));                                   \
+    else                                                                                       \
+        for (Py_ssize_t b = 0; b < n; b++)                                                     \
+            for (Py_ssize_t r = 0; r < h; r++) {                                               \
+                T *row = dx + (b * h + r) * w * c;                                             \
+                if (r >= oh * kh) memset(row, 0, (size_t)(w * c) * sizeof(T));                 \
+                else if (ow * kw < w)                                                          \
+                    memset(row + ow * kw * c, 0, (size_t)((w - ow * kw) * c) * sizeof(T));     \
+            }                                                                                  \
+    FOR_CELLS({                                                                                \
+        IT found[POOL_BLOCK];                                                                  \
+        const T *restrict m = out + o, *restrict gr = g + o;                                   \
+        for (Py_ssize_t ch = 0; ch < cn; ch++) found[ch] = 0;                                  \
+        for (int t = 0; t < kh * kw; t++) {                                                    \
+            const T *restrict v = WINDOW(x + in, t);                                           \
+            T *restrict d = WINDOW(dx + in, t);                                                \
+            for (Py_ssize_t ch = 0; ch < cn; ch++) {                                           \
+                T val = v[ch], mx = m[ch];                                                     \
+                IT hit = ((IT)(val == mx) | ((IT)(val != val) & (IT)(mx != mx))) & ~found[ch];  \
+                found[ch] |= hit; /* bitwise, not && and ||: branch-free, so it vectorises */  \
+                T share = hit ? gr[ch] : (T)0;                                                 \
+                d[ch] = tiled ? share : d[ch] + share;                                         \
+            }                                                                                  \
+        }                                                                                      \
+    })                                                                                         \
+}
+
+DEFINE_MAXPOOL(float, int32_t, maxpool_f32)
+DEFINE_MAXPOOL(double, int64_t, maxpool_f64)
+
+/* One C-contiguous buffer of `ndim` dimensions (-1: any) whose format is one of `formats`. */
+static int get_array(const char *op, const char *name, PyObject *obj, Py_buffer *buf, int ndim,
+                     const char *formats, int writable)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, buf, flags) < 0) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be a%s C-contiguous array", op, name,
+                     writable ? " writable" : "");
+        return -1;
+    }
+    const char *f = buf->format ? buf->format : "B";
+    if (f[0] == '\0' || f[1] != '\0' || strchr(formats, f[0]) == NULL ||
+        (ndim >= 0 && buf->ndim != ndim)) {
+        PyErr_Format(PyExc_TypeError, "%s: %s must be %d-D of format [%s], got %d-D '%s'", op, name,
+                     ndim, formats, buf->ndim, f);
+        PyBuffer_Release(buf);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(maxpool_doc,
+"maxpool2d_forward(x, out, kh, kw, sh, sw) / maxpool2d_backward(x, out, grad, dx, kh, kw, sh, sw)\n"
+"\n"
+"2-D max pooling on channels-last arrays: x and dx (N, H, W, C), out and grad\n"
+"(N, H_out, W_out, C), one float dtype. No padding or dilation.");
+
+static PyObject *maxpool(PyObject *args, int backward)
+{
+    const char *op = backward ? "maxpool2d_backward" : "maxpool2d_forward";
+    static const char *names[] = {"x", "out", "grad", "dx"};
+    PyObject *objs[4] = {NULL, NULL, NULL, NULL};
+    Py_buffer b[4];
+    int kh, kw, sh, sw, count = backward ? 4 : 2, got = 0, ok = 0;
+    if (backward ? !PyArg_ParseTuple(args, "OOOOiiii", &objs[0], &objs[1], &objs[2], &objs[3], &kh,
+                                     &kw, &sh, &sw)
+                 : !PyArg_ParseTuple(args, "OOiiii", &objs[0], &objs[1], &kh, &kw, &sh, &sw))
+        return NULL;
+    for (; got < count; got++) {
+        int writable = backward ? got == 3 : got == 1;
+        if (get_array(op, names[got], objs[got], &b[got], 4, "fd", writable) < 0) goto done;
+    }
+    Py_buffer *x = &b[0], *out = &b[1];
+    Py_ssize_t n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
+    Py_ssize_t oh = out->shape[1], ow = out->shape[2];
+    ok = kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && out->shape[0] == n && out->shape[3] == c &&
+         oh >= 0 && ow >= 0 && (oh == 0 || (oh - 1) * sh + kh <= h) &&
+         (ow == 0 || (ow - 1) * sw + kw <= w);
+    for (int k = 1; ok && k < count; k++) {
+        Py_buffer *like = k == 3 ? x : out;
+        ok = b[k].itemsize == x->itemsize;
+        for (int d = 0; ok && d < 4; d++) ok = b[k].shape[d] == like->shape[d];
+    }
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "%s: inconsistent shapes, dtypes or window (kernel %dx%d, stride %dx%d)",
+                     op, kh, kw, sh, sw);
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (backward) {
+        if (x->itemsize == 4) maxpool_f32_backward(x->buf, out->buf, b[2].buf, b[3].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+        else maxpool_f64_backward(x->buf, out->buf, b[2].buf, b[3].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+    } else {
+        if (x->itemsize == 4) maxpool_f32_forward(x->buf, out->buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+        else maxpool_f64_forward(x->buf, out->buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+    }
+    Py_END_ALLOW_THREADS
+done:
+    while (--got >= 0) PyBuffer_Release(&b[got]);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_maxpool_forward(PyObject *self, PyObject *args) { (void)self; return maxpool(args, 0); }
+static PyObject *py_maxpool_backward(PyObject *self, PyObject *args) { (void)self; return maxpool(args, 1); }
+
+/* ------------------------------------------------------------------ col2im
+ * Input gradient of a convolution, channels-last. `cols` (kh*kw, N, GH, GW, C) holds per kernel
+ * offset t = i*kw + j the gradient each output cell sends to its window's element t. Each input
+ * pixel (y, x) of `out` (N, H, W, C, unpadded) gathers, in offset order, the cells whose window
+ * puts element t on it: cell (gy, gx) with gy*sh + i*dh = y + top and gx*sw + j*dw = x + left.
+ * Gathering writes every output once (no zero fill, no read-modify-write passes) and sums in
+ * the order of the NumPy fallback's slice adds. */
+#define DEFINE_COL2IM(T, NAME)                                                                 \
+GS_CLONES static void NAME(const T *restrict cols, T *restrict out, Py_ssize_t n,             \
+                           Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t gh,            \
+                           Py_ssize_t gw, int kh, int kw, int sh, int sw, int dh, int dw,      \
+                           int top, int left)                                                  \
+{                                                                                              \
+    Py_ssize_t plane = n * gh * gw * c;                                                        \
+    for (Py_ssize_t b = 0; b < n; b++)                                                         \
+        for (Py_ssize_t y = 0; y < h; y++)                                                     \
+            for (Py_ssize_t x = 0; x < w; x++) {                                               \
+                T *restrict o = out + ((b * h + y) * w + x) * c;                               \
+                int first = 1;                                                                 \
+                for (int i = 0; i < kh; i++) {                                                 \
+                    Py_ssize_t ry = y + top - (Py_ssize_t)i * dh;                              \
+                    if (ry < 0 || ry % sh != 0 || ry / sh >= gh) continue;                     \
+                    for (int j = 0; j < kw; j++) {                                             \
+                        Py_ssize_t rx = x + left - (Py_ssize_t)j * dw;                         \
+                        if (rx < 0 || rx % sw != 0 || rx / sw >= gw) continue;                 \
+                        const T *restrict src = cols + (i * kw + j) * plane                    \
+                                                + ((b * gh + ry / sh) * gw + rx / sw) * c;     \
+                        if (first)                                                             \
+                            for (Py_ssize_t ch = 0; ch < c; ch++) o[ch] = src[ch];             \
+                        else                                                                   \
+                            for (Py_ssize_t ch = 0; ch < c; ch++) o[ch] += src[ch];            \
+                        first = 0;                                                             \
+                    }                                                                          \
+                }                                                                              \
+                if (first)                                                                     \
+                    for (Py_ssize_t ch = 0; ch < c; ch++) o[ch] = 0;                           \
+            }                                                                                  \
+}
+
+DEFINE_COL2IM(float, col2im_f32)
+DEFINE_COL2IM(double, col2im_f64)
+
+PyDoc_STRVAR(col2im_doc,
+"col2im(cols, out, kh, kw, sh, sw, dh, dw, top, left)\n"
+"\n"
+"Convolution input gradient, channels-last: cols (kh*kw, N, GH, GW, C) per kernel offset,\n"
+"out (N, H, W, C) the unpadded input's gradient (written, not added to).");
+
+static PyObject *py_col2im(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o_cols, *o_out;
+    int kh, kw, sh, sw, dh, dw, top, left;
+    Py_buffer cols, out;
+    if (!PyArg_ParseTuple(args, "OOiiiiiiii:col2im", &o_cols, &o_out, &kh, &kw, &sh, &sw, &dh, &dw,
+                          &top, &left))
+        return NULL;
+    if (get_array("col2im", "cols", o_cols, &cols, 5, "fd", 0) < 0) return NULL;
+    if (get_array("col2im", "out", o_out, &out, 4, "fd", 1) < 0) {
+        PyBuffer_Release(&cols);
+        return NULL;
+    }
+    Py_ssize_t n = out.shape[0], h = out.shape[1], w = out.shape[2], c = out.shape[3];
+    Py_ssize_t gh = cols.shape[2], gw = cols.shape[3];
+    int ok = kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && dh >= 1 && dw >= 1 && top >= 0 &&
+             left >= 0 && cols.itemsize == out.itemsize && cols.shape[0] == (Py_ssize_t)kh * kw &&
+             cols.shape[1] == n && cols.shape[4] == c;
+    if (!ok)
+        PyErr_Format(PyExc_ValueError, "col2im: inconsistent shapes, dtypes or geometry");
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        if (out.itemsize == 4)
+            col2im_f32(cols.buf, out.buf, n, h, w, c, gh, gw, kh, kw, sh, sw, dh, dw, top, left);
+        else
+            col2im_f64(cols.buf, out.buf, n, h, w, c, gh, gw, kh, kw, sh, sw, dh, dw, top, left);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&cols); PyBuffer_Release(&out);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ ReLU backward
+ * dx = out > 0 ? g : 0 in one pass (NumPy needs a mask pass and a multiply pass). A NaN
+ * gradient where the unit was off gives 0, as PyTorch's threshold_backward. */
+#define DEFINE_RELU_BACKWARD(T, NAME)                                                          \
+GS_CLONES static void NAME(const T *restrict g, const T *restrict out, T *restrict dx,        \
+                           Py_ssize_t n)                                                       \
+{                                                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) dx[i] = out[i] > 0 ? g[i] : (T)0;                       \
+}
+
+DEFINE_RELU_BACKWARD(float, relu_backward_f32)
+DEFINE_RELU_BACKWARD(double, relu_backward_f64)
+
+PyDoc_STRVAR(relu_backward_doc,
+"relu_backward(grad, out, dx)\n\ndx = grad where out > 0 else 0, on C-contiguous float arrays of one shape.");
+
+static PyObject *py_relu_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[3];
+    Py_buffer b[3];
+    static const char *names[] = {"grad", "out", "dx"};
+    static const int writable[] = {0, 0, 1}, optional[] = {0, 0, 0};
+    if (!PyArg_ParseTuple(args, "OOO:relu_backward", &objs[0], &objs[1], &objs[2]))
+        return NULL;
+    if (get_buffers("relu_backward", objs, b, names, writable, optional, 3) < 0)
+        return NULL;
+    Py_ssize_t n = b[0].len / b[0].itemsize;
+    Py_BEGIN_ALLOW_THREADS
+    if (b[0].itemsize == 4) relu_backward_f32(b[0].buf, b[1].buf, b[2].buf, n);
+    else relu_backward_f64(b[0].buf, b[1].buf, b[2].buf, n);
+    Py_END_ALLOW_THREADS
+    release_buffers(b, 3);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"adam", py_adam, METH_VARARGS, adam_doc},
+    {"maxpool2d_forward", py_maxpool_forward, METH_VARARGS, maxpool_doc},
+    {"maxpool2d_backward", py_maxpool_backward, METH_VARARGS, maxpool_doc},
+    {"relu_backward", py_relu_backward, METH_VARARGS, relu_backward_doc},
+    {"col2im", py_col2im, METH_VARARGS, col2im_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "gradstep.native._kernels",
+    "Fused elementwise kernels (see gradstep/native/__init__.py).", -1, methods, NULL, NULL, NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
