@@ -253,3 +253,36 @@ def test_conv_input_grad_compiled_matches_torch_and_numpy(shape, c_out, kernel, 
 
     a, c = both_paths(run)
     np.testing.assert_allclose(a, c, rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------- GELU (float32, exact)
+@needs_kernels
+def test_gelu_compiled_matches_float64_torch_and_numpy(rng, torch):
+    # The reference is PyTorch in float64: PyTorch's own float32 GELU loses ~1e-6 in the tail.
+    x = (rng.standard_normal((4, 33, 65)) * 4).astype(np.float32)
+    x.flat[:8] = [0.0, -0.0, 12.9, -12.9, 13.5, -13.5, 40.0, -40.0]
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    ty = torch.nn.functional.gelu(tx)
+    ty.backward(torch.ones_like(ty))
+
+    def run():
+        t = gs.tensor(x, requires_grad=True)
+        y = F.gelu(t)
+        y.backward(gs.ones_like(y))
+        return y.detach().numpy(), t.grad.numpy()
+
+    (y1, g1), (y2, g2) = both_paths(run)
+    assert y1.dtype == g1.dtype == np.float32
+    np.testing.assert_allclose(y1, ty.detach().numpy(), rtol=1e-6, atol=5e-7)
+    np.testing.assert_allclose(g1, tx.grad.numpy(), rtol=1e-6, atol=5e-7)
+    np.testing.assert_allclose(y1, y2, rtol=1e-6, atol=5e-7)
+    np.testing.assert_allclose(g1, g2, rtol=1e-6, atol=5e-7)
+
+
+@needs_kernels
+def test_gelu_compiled_special_values():
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, 1e-30, -1e-30], np.float32)
+    got = F.gelu(gs.tensor(x)).numpy()  # PyTorch's float32 GELU gives NaN at ±inf; the limits are inf and 0
+    np.testing.assert_allclose(got, np.array([np.nan, np.inf, 0.0, 0.0, 5e-31, -5e-31], np.float32), rtol=1e-6)
+    with numpy_fallback():
+        np.testing.assert_allclose(F.gelu(gs.tensor(x)).numpy(), got, rtol=1e-6)
