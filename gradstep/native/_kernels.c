@@ -500,6 +500,163 @@ static PyObject *py_gelu(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ layer norm
+ * Rows of length n (the normalized dims flattened). Forward: mean, then the biased variance of
+ * the centred row (two passes over a row in L1, sums in double), rstd = 1/sqrt(var + eps),
+ * xhat = (x - mean) rstd, out = xhat w + b; xhat is stored when backward will need it.
+ * Backward: gy = g w; dx = rstd (gy - mean(gy) - xhat mean(gy xhat)); the weight and bias
+ * gradients, sum over rows of g xhat and of g, accumulate in double and are rounded once. */
+#define DEFINE_LAYER_NORM(T, NAME)                                                             \
+GS_CLONES static void NAME##_forward(const T *restrict x, const T *restrict wt,               \
+                                     const T *restrict bs, T *restrict out, T *restrict xhat,  \
+                                     T *restrict rstd, Py_ssize_t m, Py_ssize_t n, double eps) \
+{                                                                                              \
+    for (Py_ssize_t r = 0; r < m; r++) {                                                       \
+        const T *restrict xr = x + r * n;                                                      \
+        T *restrict o = out + r * n;                                                           \
+        double sum = 0, sq = 0;                                                                \
+        for (Py_ssize_t j = 0; j < n; j++) sum += xr[j];                                       \
+        T mean = (T)(sum / (double)(n > 0 ? n : 1));                                           \
+        for (Py_ssize_t j = 0; j < n; j++) { double d = (double)(xr[j] - mean); sq += d * d; } \
+        T rs = (T)(1.0 / sqrt(sq / (double)(n > 0 ? n : 1) + eps));                            \
+        rstd[r] = rs;                                                                          \
+        for (Py_ssize_t j = 0; j < n; j++) o[j] = (xr[j] - mean) * rs;                         \
+        if (xhat != NULL)                                                                      \
+            for (Py_ssize_t j = 0; j < n; j++) xhat[r * n + j] = o[j];                         \
+        if (wt != NULL)                                                                        \
+            for (Py_ssize_t j = 0; j < n; j++) o[j] = o[j] * wt[j];                            \
+        if (bs != NULL)                                                                        \
+            for (Py_ssize_t j = 0; j < n; j++) o[j] = o[j] + bs[j];                            \
+    }                                                                                          \
+}                                                                                              \
+GS_CLONES static void NAME##_backward(const T *restrict g, const T *restrict xhat,            \
+                                      const T *restrict rstd, const T *restrict wt,            \
+                                      T *restrict dx, double *restrict gw, double *restrict gb,\
+                                      Py_ssize_t m, Py_ssize_t n)                              \
+{                                                                                              \
+    for (Py_ssize_t r = 0; r < m; r++) {                                                       \
+        const T *restrict gr = g + r * n, *restrict xh = xhat + r * n;                         \
+        if (gw != NULL)                                                                        \
+            for (Py_ssize_t j = 0; j < n; j++) gw[j] += (double)gr[j] * (double)xh[j];         \
+        if (gb != NULL)                                                                        \
+            for (Py_ssize_t j = 0; j < n; j++) gb[j] += (double)gr[j];                         \
+        if (dx == NULL) continue;                                                              \
+        T *restrict d = dx + r * n;                                                            \
+        double c1 = 0, c2 = 0;                                                                 \
+        for (Py_ssize_t j = 0; j < n; j++) {                                                   \
+            T gy = wt != NULL ? gr[j] * wt[j] : gr[j];                                         \
+            d[j] = gy;                                                                         \
+            c1 += (double)gy;                                                                  \
+            c2 += (double)gy * (double)xh[j];                                                  \
+        }                                                                                      \
+        T mean1 = (T)(c1 / (double)n), mean2 = (T)(c2 / (double)n), rs = rstd[r];              \
+        for (Py_ssize_t j = 0; j < n; j++) d[j] = (d[j] - mean1 - xh[j] * mean2) * rs;         \
+    }                                                                                          \
+}
+
+DEFINE_LAYER_NORM(float, layer_norm_f32)
+DEFINE_LAYER_NORM(double, layer_norm_f64)
+
+PyDoc_STRVAR(layer_norm_doc,
+"layer_norm_forward(x, weight, bias, out, xhat, rstd, eps)\n"
+"layer_norm_backward(grad, xhat, rstd, weight, dx, grad_weight, grad_bias)\n"
+"\n"
+"Row-wise layer norm on C-contiguous (M, N) float arrays; weight, bias (N,) or None; rstd (M,);\n"
+"xhat (M, N) or None in forward; in backward dx may be None, grad_weight and grad_bias are\n"
+"float64 (N,) accumulators (or None) that the row sums are added to.");
+
+static PyObject *py_layer_norm_forward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[6];
+    Py_buffer b[6];
+    double eps;
+    int got = 0, ok = 0;
+    static const char *names[] = {"x", "weight", "bias", "out", "xhat", "rstd"};
+    if (!PyArg_ParseTuple(args, "OOOOOOd:layer_norm_forward", &objs[0], &objs[1], &objs[2], &objs[3],
+                          &objs[4], &objs[5], &eps))
+        return NULL;
+    for (; got < 6; got++) {
+        b[got].obj = NULL;
+        if (objs[got] == Py_None && (got == 1 || got == 2 || got == 4)) continue;
+        int writable = got >= 3, ndim = (got == 0 || got == 3 || got == 4) ? 2 : 1;
+        if (get_array("layer_norm_forward", names[got], objs[got], &b[got], ndim, "fd", writable) < 0)
+            goto done;
+    }
+    Py_ssize_t m = b[0].shape[0], n = b[0].shape[1];
+    ok = 1;
+    for (int k = 1; ok && k < 6; k++) {
+        if (b[k].obj == NULL) continue;
+        ok = b[k].itemsize == b[0].itemsize;
+        if (k == 1 || k == 2) ok = ok && b[k].shape[0] == n;
+        else if (k == 5) ok = ok && b[k].shape[0] == m;
+        else ok = ok && b[k].shape[0] == m && b[k].shape[1] == n;
+    }
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "layer_norm_forward: inconsistent shapes or dtypes");
+        goto done;
+    }
+    void *w = b[1].obj ? b[1].buf : NULL, *bias = b[2].obj ? b[2].buf : NULL,
+         *xhat = b[4].obj ? b[4].buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (b[0].itemsize == 4)
+        layer_norm_f32_forward(b[0].buf, w, bias, b[3].buf, xhat, b[5].buf, m, n, eps);
+    else
+        layer_norm_f64_forward(b[0].buf, w, bias, b[3].buf, xhat, b[5].buf, m, n, eps);
+    Py_END_ALLOW_THREADS
+done:
+    while (--got >= 0)
+        if (b[got].obj != NULL) PyBuffer_Release(&b[got]);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_layer_norm_backward(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[7];
+    Py_buffer b[7];
+    int got = 0, ok = 0;
+    static const char *names[] = {"grad", "xhat", "rstd", "weight", "dx", "grad_weight", "grad_bias"};
+    if (!PyArg_ParseTuple(args, "OOOOOOO:layer_norm_backward", &objs[0], &objs[1], &objs[2], &objs[3],
+                          &objs[4], &objs[5], &objs[6]))
+        return NULL;
+    for (; got < 7; got++) {
+        b[got].obj = NULL;
+        if (objs[got] == Py_None && got >= 3) continue;
+        int ndim = (got == 0 || got == 1 || got == 4) ? 2 : 1;
+        const char *fmt = got >= 5 ? "d" : "fd";
+        if (get_array("layer_norm_backward", names[got], objs[got], &b[got], ndim, fmt, got >= 4) < 0)
+            goto done;
+    }
+    Py_ssize_t m = b[0].shape[0], n = b[0].shape[1];
+    ok = 1;
+    for (int k = 1; ok && k < 7; k++) {
+        if (b[k].obj == NULL) continue;
+        ok = k >= 5 || b[k].itemsize == b[0].itemsize;
+        if (k == 2) ok = ok && b[k].shape[0] == m;
+        else if (k == 3 || k >= 5) ok = ok && b[k].shape[0] == n;
+        else ok = ok && b[k].shape[0] == m && b[k].shape[1] == n;
+    }
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "layer_norm_backward: inconsistent shapes or dtypes");
+        goto done;
+    }
+    void *w = b[3].obj ? b[3].buf : NULL, *dx = b[4].obj ? b[4].buf : NULL;
+    double *gw = b[5].obj ? b[5].buf : NULL, *gb = b[6].obj ? b[6].buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (b[0].itemsize == 4)
+        layer_norm_f32_backward(b[0].buf, b[1].buf, b[2].buf, w, dx, gw, gb, m, n);
+    else
+        layer_norm_f64_backward(b[0].buf, b[1].buf, b[2].buf, w, dx, gw, gb, m, n);
+    Py_END_ALLOW_THREADS
+done:
+    while (--got >= 0)
+        if (b[got].obj != NULL) PyBuffer_Release(&b[got]);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------ ReLU backward
  * dx = out > 0 ? g : 0 in one pass (NumPy needs a mask pass and a multiply pass). A NaN
  * gradient where the unit was off gives 0, as PyTorch's threshold_backward. */
@@ -543,6 +700,8 @@ static PyMethodDef methods[] = {
     {"relu_backward", py_relu_backward, METH_VARARGS, relu_backward_doc},
     {"col2im", py_col2im, METH_VARARGS, col2im_doc},
     {"gelu", py_gelu, METH_VARARGS, gelu_doc},
+    {"layer_norm_forward", py_layer_norm_forward, METH_VARARGS, layer_norm_doc},
+    {"layer_norm_backward", py_layer_norm_backward, METH_VARARGS, layer_norm_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from .. import native
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
@@ -90,6 +91,8 @@ def _col_sum(a2):
 
 # ------------------------------------------------------------------ layer_norm
 class LayerNorm(Function):
+    """Row-wise normalization; the compiled kernels (when built) do each direction in one pass per row."""
+
     saves_inputs = False  # keeps xhat, rstd and its own reference to weight
 
     fresh_grads = True  # backward returns new arrays: leaves keep them without a copy
@@ -98,10 +101,19 @@ class LayerNorm(Function):
         w, b = _split(params, has_w, has_b)
         shape = x.shape
         x2 = x.reshape(math.prod(shape[:x.ndim - k]), n)
+        self.has_w, self.has_b = has_w, has_b
+        self.w = None if w is None else w.reshape(n)
+        self.native = native.kernels if x.dtype in _NATIVE_FLOATS else None
+        if self.native is not None:
+            x2 = xp.ascontiguousarray(x2)
+            out = xp.empty_like(x2)
+            self.xhat = xp.empty_like(x2) if True in self.needs_input_grad else None
+            self.rstd = xp.empty(x2.shape[0], x.dtype)
+            self.native.layer_norm_forward(x2, _vector(w, n), _vector(b, n), out, self.xhat, self.rstd, float(eps))
+            return out.reshape(shape)
         with xp.errstate(invalid="ignore", divide="ignore"):
             xhat, rstd = _row_stats(x2, eps)
-        self.xhat, self.rstd, self.has_w, self.has_b = xhat, rstd, has_w, has_b
-        self.w = None if w is None else w.reshape(n)
+        self.xhat, self.rstd = xhat, rstd
         if True in self.needs_input_grad:  # xhat is saved for backward: the output must be a new array
             out = xhat * self.w if w is not None else xhat.copy()
         else:  # inference: nothing is saved, work in place
@@ -113,6 +125,8 @@ class LayerNorm(Function):
         return out.reshape(shape)
 
     def backward(self, grad_output):
+        if self.native is not None:
+            return self._native_backward(grad_output)
         xhat, rstd, w = self.xhat, self.rstd, self.w
         need = self.needs_input_grad
         g = grad_output.reshape(xhat.shape)
@@ -139,6 +153,28 @@ class LayerNorm(Function):
         if self.has_b:
             grads.append(gb.reshape(self.inputs[-1].shape) if gb is not None else None)
         return tuple(grads)
+
+    def _native_backward(self, grad_output):
+        xhat, need, n = self.xhat, self.needs_input_grad, self.xhat.shape[1]
+        g = xp.ascontiguousarray(grad_output.reshape(xhat.shape))
+        dx = xp.empty_like(xhat) if need[0] else None
+        gw = xp.zeros(n, xp.float64) if self.has_w and need[1] else None
+        gb = xp.zeros(n, xp.float64) if self.has_b and need[-1] else None
+        self.native.layer_norm_backward(g, xhat, self.rstd, _vector(self.w, n), dx, gw, gb)
+        grads = [None if dx is None else dx.reshape(grad_output.shape)]
+        if self.has_w:
+            grads.append(None if gw is None else gw.astype(xhat.dtype).reshape(self.inputs[1].shape))
+        if self.has_b:
+            grads.append(None if gb is None else gb.astype(xhat.dtype).reshape(self.inputs[-1].shape))
+        return tuple(grads)
+
+
+_NATIVE_FLOATS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+
+
+def _vector(a, n):
+    """A weight or bias as the contiguous (n,) array the kernels take (None stays None)."""
+    return None if a is None else xp.ascontiguousarray(a.reshape(n))
 
 
 @public(method=False)

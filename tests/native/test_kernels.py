@@ -286,3 +286,50 @@ def test_gelu_compiled_special_values():
     np.testing.assert_allclose(got, np.array([np.nan, np.inf, 0.0, 0.0, 5e-31, -5e-31], np.float32), rtol=1e-6)
     with numpy_fallback():
         np.testing.assert_allclose(F.gelu(gs.tensor(x)).numpy(), got, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- layer norm
+LAYER_NORMS = [((6, 16), (16,), True, True), ((2, 3, 5, 7), (5, 7), True, False), ((4, 9), (9,), False, True),
+               ((3, 1), (1,), False, False), ((0, 8), (8,), True, True)]
+
+
+@needs_kernels
+@pytest.mark.parametrize("shape,normalized,has_w,has_b", LAYER_NORMS)
+def test_layer_norm_compiled_matches_torch(shape, normalized, has_w, has_b, rng, torch):
+    arrays = [(rng.standard_normal(shape) * 3 + 1).astype(np.float32)]
+    arrays += [rng.standard_normal(normalized).astype(np.float32) for flag in (has_w, has_b) if flag]
+
+    def call(lib_f):
+        def fn(x, *wb):
+            wb = list(wb)
+            w = wb.pop(0) if has_w else None
+            b = wb.pop(0) if has_b else None
+            return lib_f.layer_norm(x, normalized, w, b, eps=1e-5)
+        return fn
+
+    check(call(F), call(torch.nn.functional), arrays, torch=torch, rtol=1e-4, atol=1e-5)
+
+
+@needs_kernels
+def test_layer_norm_compiled_matches_numpy(rng):
+    x = (rng.standard_normal((64, 128)) * 2 + 3).astype(np.float32)
+    w, b = rng.standard_normal(128).astype(np.float32), rng.standard_normal(128).astype(np.float32)
+    g = rng.standard_normal((64, 128)).astype(np.float32)
+
+    def run():
+        ts = [gs.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = F.layer_norm(ts[0], (128,), ts[1], ts[2])
+        y.backward(gs.tensor(g))
+        return [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+
+    for a, c in zip(*both_paths(run)):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=2e-5)
+
+
+@needs_kernels
+def test_layer_norm_compiled_without_grad_keeps_nothing():
+    ln = gs.nn.LayerNorm(8)
+    with gs.no_grad():
+        y = ln(gs.randn(4, 8))
+    assert y.grad_fn is None and y.shape == (4, 8)
