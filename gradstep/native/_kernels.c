@@ -410,6 +410,80 @@ static PyObject *py_col2im(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ im2col
+ * Convolution columns, channels-last: row (n, gy, gx) of `cols` holds, for each kernel offset
+ * (i, j) in order, the C values of input pixel (gy*sh - top + i*dh, gx*sw - left + j*dw), or
+ * zeros where that pixel is padding; then a 1 when the row has room for it (the bias rides
+ * along in the GEMM). Reads the unpadded input directly: no padded copy. */
+#define DEFINE_IM2COL(T, NAME)                                                                 \
+GS_CLONES static void NAME(const T *restrict x, T *restrict cols, Py_ssize_t n, Py_ssize_t h, \
+                           Py_ssize_t w, Py_ssize_t c, Py_ssize_t gh, Py_ssize_t gw,           \
+                           Py_ssize_t row, int kh, int kw, int sh, int sw, int dh, int dw,     \
+                           int top, int left)                                                  \
+{                                                                                              \
+    Py_ssize_t k = (Py_ssize_t)kh * kw * c;                                                    \
+    for (Py_ssize_t b = 0; b < n; b++)                                                         \
+        for (Py_ssize_t gy = 0; gy < gh; gy++)                                                 \
+            for (Py_ssize_t gx = 0; gx < gw; gx++) {                                           \
+                T *restrict dst = cols + ((b * gh + gy) * gw + gx) * row;                      \
+                for (int i = 0; i < kh; i++) {                                                 \
+                    Py_ssize_t y = gy * sh - top + (Py_ssize_t)i * dh;                         \
+                    for (int j = 0; j < kw; j++, dst += c) {                                   \
+                        Py_ssize_t xx = gx * sw - left + (Py_ssize_t)j * dw;                   \
+                        if (y < 0 || y >= h || xx < 0 || xx >= w)                              \
+                            memset(dst, 0, (size_t)c * sizeof(T));                             \
+                        else                                                                   \
+                            memcpy(dst, x + ((b * h + y) * w + xx) * c, (size_t)c * sizeof(T));\
+                    }                                                                          \
+                }                                                                              \
+                if (row > k) *dst = (T)1;                                                      \
+            }                                                                                  \
+}
+
+DEFINE_IM2COL(float, im2col_f32)
+DEFINE_IM2COL(double, im2col_f64)
+
+PyDoc_STRVAR(im2col_doc,
+"im2col(x, cols, kh, kw, sh, sw, dh, dw, top, left)\n"
+"\n"
+"Convolution columns from a channels-last input x (N, H, W, C) into cols (N, GH, GW, K) with\n"
+"K = kh*kw*C (or K + 1: the last column is set to 1).");
+
+static PyObject *py_im2col(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o_x, *o_cols;
+    int kh, kw, sh, sw, dh, dw, top, left;
+    Py_buffer x, cols;
+    if (!PyArg_ParseTuple(args, "OOiiiiiiii:im2col", &o_x, &o_cols, &kh, &kw, &sh, &sw, &dh, &dw,
+                          &top, &left))
+        return NULL;
+    if (get_array("im2col", "x", o_x, &x, 4, "fd", 0) < 0) return NULL;
+    if (get_array("im2col", "cols", o_cols, &cols, 4, "fd", 1) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3];
+    Py_ssize_t gh = cols.shape[1], gw = cols.shape[2], row = cols.shape[3];
+    Py_ssize_t k = (Py_ssize_t)kh * kw * c;
+    int ok = kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && dh >= 1 && dw >= 1 && top >= 0 &&
+             left >= 0 && x.itemsize == cols.itemsize && cols.shape[0] == n &&
+             (row == k || row == k + 1);
+    if (!ok)
+        PyErr_Format(PyExc_ValueError, "im2col: inconsistent shapes, dtypes or geometry");
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        if (x.itemsize == 4)
+            im2col_f32(x.buf, cols.buf, n, h, w, c, gh, gw, row, kh, kw, sh, sw, dh, dw, top, left);
+        else
+            im2col_f64(x.buf, cols.buf, n, h, w, c, gh, gw, row, kh, kw, sh, sw, dh, dw, top, left);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&x); PyBuffer_Release(&cols);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------ GELU (exact), float32
  * The maths of gradstep/ops/elementwise.py's _gelu_piece, in one pass instead of ~25:
  *   a = |x|;  h = Φ(-a) = exp(-x²/2) P(a) / Q(a) (0 beyond a = 13);  y = max(x, 0) - a h
@@ -722,6 +796,7 @@ static PyMethodDef methods[] = {
     {"maxpool2d_backward", py_maxpool_backward, METH_VARARGS, maxpool_doc},
     {"relu_backward", py_relu_backward, METH_VARARGS, relu_backward_doc},
     {"col2im", py_col2im, METH_VARARGS, col2im_doc},
+    {"im2col", py_im2col, METH_VARARGS, im2col_doc},
     {"gelu", py_gelu, METH_VARARGS, gelu_doc},
     {"layer_norm_forward", py_layer_norm_forward, METH_VARARGS, layer_norm_doc},
     {"layer_norm_backward", py_layer_norm_backward, METH_VARARGS, layer_norm_doc},

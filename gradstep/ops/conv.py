@@ -235,6 +235,18 @@ def _im2col_nhwc(xpad, kernel, geom, ones=False):
     return cols
 
 
+def _columns_nhwc(x, kernel, geom, ones):
+    """:func:`_im2col_nhwc` of ``x`` (N, C, H, W) padded: by the compiled kernel straight from a
+    channels-last input when it is built (no padded copy), else with NumPy."""
+    nhwc = x.transpose(0, 2, 3, 1)
+    if native.kernels is None or x.dtype not in (xp.float32, xp.float64) or not nhwc.flags.c_contiguous:
+        return _im2col_nhwc(_pad_nhwc(x, geom.pads), kernel, geom, ones)
+    (kh, kw), c = kernel, x.shape[1]
+    cols = xp.empty((x.shape[0],) + geom.grid + (kh * kw * c + ones,), x.dtype)
+    native.kernels.im2col(nhwc, cols, kh, kw, *geom.stride, *geom.dilation, geom.pads[0], geom.pads[2])
+    return cols.reshape(-1, cols.shape[-1])
+
+
 def _im2col_km(xpad, kernel, geom, ones=False):
     """Channel-major columns (C * kh * kw (+ 1 row of ones), N * H_grid * W_grid) of ``xpad`` (N, C, Hp, Wp)."""
     n, c = xpad.shape[:2]
@@ -262,7 +274,7 @@ def _conv_nhwc(fn, x, w, bias, geom):
     pixel_major = c * kw >= _MIN_RUN
     ones = bias is not None
     if pixel_major:
-        cols = _im2col_nhwc(_pad_nhwc(x, geom.pads), (kh, kw), geom, ones)  # (M, K), K ordered (kh, kw, C)
+        cols = _columns_nhwc(x, (kh, kw), geom, ones)  # (M, K), K ordered (kh, kw, C)
         w2 = xp.empty((cols.shape[1], c_out), w.dtype)
         w2[:kh * kw * c].reshape(kh, kw, c, c_out)[...] = w.transpose(2, 3, 1, 0)
     else:
