@@ -754,9 +754,41 @@ done:
     Py_RETURN_NONE;
 }
 
-/* ------------------------------------------------------------------ ReLU backward
- * dx = out > 0 ? g : 0 in one pass (NumPy needs a mask pass and a multiply pass). A NaN
- * gradient where the unit was off gives 0, as PyTorch's threshold_backward. */
+/* ------------------------------------------------------------------ ReLU
+ * Forward: out = x < 0 ? 0 : x (NaN stays NaN, as np.maximum(x, 0) and PyTorch).
+ * Backward: dx = out > 0 ? g : 0 in one pass (NumPy needs a mask pass and a multiply pass);
+ * a NaN gradient where the unit was off gives 0, as PyTorch's threshold_backward. */
+#define DEFINE_RELU_FORWARD(T, NAME)                                                           \
+GS_CLONES static void NAME(const T *restrict x, T *restrict out, Py_ssize_t n)                \
+{                                                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) out[i] = x[i] < 0 ? (T)0 : x[i];                        \
+}
+
+DEFINE_RELU_FORWARD(float, relu_f32)
+DEFINE_RELU_FORWARD(double, relu_f64)
+
+PyDoc_STRVAR(relu_doc, "relu(x, out)\n\nout = max(x, 0) on C-contiguous float arrays of one shape.");
+
+static PyObject *py_relu(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[2];
+    Py_buffer b[2];
+    static const char *names[] = {"x", "out"};
+    static const int writable[] = {0, 1}, optional[] = {0, 0};
+    if (!PyArg_ParseTuple(args, "OO:relu", &objs[0], &objs[1]))
+        return NULL;
+    if (get_buffers("relu", objs, b, names, writable, optional, 2) < 0)
+        return NULL;
+    Py_ssize_t n = b[0].len / b[0].itemsize;
+    Py_BEGIN_ALLOW_THREADS
+    if (b[0].itemsize == 4) relu_f32(b[0].buf, b[1].buf, n);
+    else relu_f64(b[0].buf, b[1].buf, n);
+    Py_END_ALLOW_THREADS
+    release_buffers(b, 2);
+    Py_RETURN_NONE;
+}
+
 #define DEFINE_RELU_BACKWARD(T, NAME)                                                          \
 GS_CLONES static void NAME(const T *restrict g, const T *restrict out, T *restrict dx,        \
                            Py_ssize_t n)                                                       \
@@ -794,6 +826,7 @@ static PyMethodDef methods[] = {
     {"adam", py_adam, METH_VARARGS, adam_doc},
     {"maxpool2d_forward", py_maxpool_forward, METH_VARARGS, maxpool_doc},
     {"maxpool2d_backward", py_maxpool_backward, METH_VARARGS, maxpool_doc},
+    {"relu", py_relu, METH_VARARGS, relu_doc},
     {"relu_backward", py_relu_backward, METH_VARARGS, relu_backward_doc},
     {"col2im", py_col2im, METH_VARARGS, col2im_doc},
     {"im2col", py_im2col, METH_VARARGS, im2col_doc},

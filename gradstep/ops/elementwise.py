@@ -337,6 +337,12 @@ _NATIVE_FLOATS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
 
 
 def _relu(a):
+    if native.kernels is not None and a.dtype in _NATIVE_FLOATS:
+        out = xp.empty_like(a)  # same layout as a (channels-last stays channels-last)
+        src, dst = native.flat_view(a), native.flat_view(out)
+        if src is not None and dst is not None and out.strides == a.strides:
+            native.kernels.relu(src, dst)
+            return out
     dense = _dense_rows(a) if a.dtype.kind == "f" else None
     if dense is None:
         return xp.maximum(a, 0)

@@ -336,3 +336,15 @@ def test_layer_norm_compiled_without_grad_keeps_nothing():
     with gs.no_grad():
         y = ln(gs.randn(4, 8))
     assert y.grad_fn is None and y.shape == (4, 8)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_forward_compiled_equals_numpy_and_keeps_layout(dtype, rng):
+    x = rng.standard_normal((3, 5, 6, 4)).astype(dtype)
+    x.flat[:3] = [np.nan, -0.0, 0.0]
+    view = gs.tensor(x).permute(0, 3, 1, 2)  # channels-last, as a convolution output
+    a, b = both_paths(lambda: F.relu(view).numpy())
+    np.testing.assert_array_equal(a, b)
+    assert F.relu(view).numpy().strides == view.numpy().strides
+    assert np.isnan(a.transpose(0, 2, 3, 1).flat[0])
