@@ -83,6 +83,12 @@ def backward(tensor, gradient=None, retain_graph=False):
         _raise_freed(root)
 
     grads = {id(root): seed}
+    with xp.errstate(all="ignore"):  # inf/NaN gradients are values, as in PyTorch: no NumPy warnings
+        _run_backward(root, grads, retain_graph)
+
+
+def _run_backward(root, grads, retain_graph):
+    """The backward loop: each node in topological order turns its output gradient into its inputs'."""
     for node in _topological_order(root):
         grad_output = grads.pop(id(node), None)
         if grad_output is None:

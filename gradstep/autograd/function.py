@@ -91,7 +91,8 @@ class Function:
         needs = tuple([t.requires_grad for t in inputs])
         record = cls.differentiable and True in needs and is_grad_enabled()
         fn.needs_input_grad = needs if record else (False,) * len(inputs)
-        out_array = fn.forward(*[t._data for t in inputs], **params)
+        with xp.errstate(all="ignore"):  # inf/NaN results are values, as in PyTorch: no NumPy warnings
+            out_array = fn.forward(*[t._data for t in inputs], **params)
         if type(out_array) is not xp.ndarray:  # NumPy gives scalars for 0-d results
             out_array = xp.asarray(out_array)
         out = Tensor._wrap(out_array, record)

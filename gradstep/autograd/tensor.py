@@ -42,7 +42,8 @@ def _to_array(data, dtype=None):
     if arr.dtype.kind in "OUSV":
         raise DTypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype} (numbers or bools only)")
     if dtype is not None:
-        arr = arr.astype(numpy.dtype(dtype), copy=False)
+        with numpy.errstate(invalid="ignore"):  # NaN/inf to int: unspecified value, no warning (as PyTorch)
+            arr = arr.astype(numpy.dtype(dtype), copy=False)
     return arr
 
 

@@ -601,7 +601,8 @@ class Clone(Function):
 def cast(input: Tensor, dtype) -> Tensor:
     """``input`` converted to ``dtype``; differentiable between floating dtypes."""
     if xp.dtype(dtype).kind not in "fc":
-        return Tensor._wrap(input._data.astype(dtype))
+        with xp.errstate(invalid="ignore"):  # NaN/inf to int is unspecified, as in PyTorch: no warning
+            return Tensor._wrap(input._data.astype(dtype))
     return Cast.apply(input, dtype=dtype)
 
 
