@@ -10,7 +10,7 @@ import math
 import numpy
 
 from . import backend
-from .autograd.tensor import Tensor
+from .autograd.tensor import Tensor, _bad_data, _to_array
 from .backend import xp
 from .errors import ArgumentTypeError, DTypeError, GradstepError, InvalidArgument
 
@@ -78,53 +78,17 @@ def _real(fn: str, name: str, value):
     return value
 
 
-def _is_seq(x) -> bool:
-    if isinstance(x, (Tensor, numpy.ndarray)):
-        return x.ndim > 0
-    return isinstance(x, (list, tuple))
-
-
-def _ragged(data, path: tuple = ()) -> str | None:
-    """Where a nested sequence stops being rectangular, in words; None if it is rectangular."""
-    if not _is_seq(data):
-        return None
-    items = list(data)
-    if not items:
-        return None
-    where = (lambda i: f"index {i}") if not path else (lambda i: "index " + "".join(f"[{j}]" for j in (*path, i)))
-    rows = "rows" if not path else "elements of " + "".join(f"[{j}]" for j in path)
-    first = items[0]
-    if _is_seq(first):
-        n = len(first)
-        for i, x in enumerate(items):
-            if not _is_seq(x):
-                return f"expected all {rows} to be sequences of length {n}, got a number ({x!r}) at {where(i)}"
-            if len(x) != n:
-                return f"expected all {rows} of length {n}, got {len(x)} at {where(i)}"
-        for i, x in enumerate(items):
-            found = _ragged(x, (*path, i))
-            if found:
-                return found
-        return None
-    for i, x in enumerate(items):
-        if _is_seq(x):
-            return f"expected all {rows} to be numbers, got a sequence of length {len(x)} at {where(i)}"
-    return None
-
-
 def _from_data(fn: str, data, dtype, requires_grad: bool) -> Tensor:
     if dtype is not None:
         dtype = _dtype(dtype, fn)
     try:
-        return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+        arr = _to_array(data, dtype)
     except GradstepError:
         raise
     except (ValueError, TypeError, OverflowError) as err:
-        problem = _ragged(data)
-        if problem:
-            raise InvalidArgument(f"{fn}: ragged nested sequence: {problem}") from None
-        raise InvalidArgument(f"{fn}: cannot make a tensor from {type(data).__name__} data ({err}); expected "
-                              f"a number, nested lists of numbers of a rectangular shape, or an array") from None
+        raise _bad_data(fn, data, err) from None
+    return _finish(arr.copy() if arr is data or (isinstance(data, Tensor) and arr is data._data) else arr,
+                   requires_grad)
 
 
 def _finish(arr, requires_grad) -> Tensor:

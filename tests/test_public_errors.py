@@ -460,3 +460,16 @@ def test_save_file_of_a_list(tmp_path):
     from gradstep.interop.safetensors import save_file
 
     _raises(lambda: save_file([1], tmp_path / "x.safetensors"), ArgumentTypeError, "dict", "state_dict()", "list")
+
+
+def test_tensor_class_legacy_sizes_and_ragged_data():
+    import gradstep as gs
+
+    t = gs.Tensor(2, 3)
+    assert t.shape == (2, 3) and t.dtype == gs.float32 and float(t.sum()) == 0.0
+    assert gs.Tensor().shape == (0,)
+    assert gs.Tensor(2, 3, dtype=gs.float64).dtype == gs.float64
+    with pytest.raises(gs.errors.InvalidArgument, match="Tensor: ragged nested sequence"):
+        gs.Tensor([[1, 2], [3]])
+    with pytest.raises(TypeError, match=r"Tensor\(\*sizes\) takes non-negative ints"):
+        gs.Tensor(2, -1)

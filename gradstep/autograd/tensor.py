@@ -18,7 +18,7 @@ from .. import backend
 from ..backend import xp
 from ..errors import DTypeError, GradError, fmt_shape
 from .grad_mode import is_grad_enabled
-from ..errors import ArgumentTypeError, InvalidArgument, StateError
+from ..errors import ArgumentTypeError, GradstepError, InvalidArgument, StateError
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -47,6 +47,61 @@ def _to_array(data, dtype=None):
     return arr
 
 
+def _zeros_of_sizes(sizes, dtype):
+    """``Tensor(2, 3)``: a float32 (or ``dtype``) tensor of zeros of those sizes; ``Tensor()``: shape (0,)."""
+    if not sizes:
+        sizes = (0,)
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0 for n in sizes):
+        raise ArgumentTypeError(
+            f"Tensor: Tensor(*sizes) takes non-negative ints, got {sizes!r}; to make a tensor from data, "
+            f"pass it as one argument: gradstep.tensor([...])"
+        )
+    return numpy.zeros(tuple(int(n) for n in sizes), numpy.dtype(dtype) if dtype is not None else backend.default_dtype())
+
+
+def _bad_data(fn, data, err):
+    """The error for data NumPy could not turn into an array: ragged lists named as such."""
+    problem = _ragged(data)
+    if problem:
+        return InvalidArgument(f"{fn}: ragged nested sequence: {problem}")
+    return InvalidArgument(f"{fn}: cannot make a tensor from {type(data).__name__} data ({err}); expected "
+                           f"a number, nested lists of numbers of a rectangular shape, or an array")
+
+
+def _is_seq(x) -> bool:
+    if isinstance(x, (Tensor, numpy.ndarray)):
+        return x.ndim > 0
+    return isinstance(x, (list, tuple))
+
+
+def _ragged(data, path: tuple = ()) -> str | None:
+    """Where a nested sequence stops being rectangular, in words; None if it is rectangular."""
+    if not _is_seq(data):
+        return None
+    items = list(data)
+    if not items:
+        return None
+    where = (lambda i: f"index {i}") if not path else (lambda i: "index " + "".join(f"[{j}]" for j in (*path, i)))
+    rows = "rows" if not path else "elements of " + "".join(f"[{j}]" for j in path)
+    first = items[0]
+    if _is_seq(first):
+        n = len(first)
+        for i, x in enumerate(items):
+            if not _is_seq(x):
+                return f"expected all {rows} to be sequences of length {n}, got a number ({x!r}) at {where(i)}"
+            if len(x) != n:
+                return f"expected all {rows} of length {n}, got {len(x)} at {where(i)}"
+        for i, x in enumerate(items):
+            found = _ragged(x, (*path, i))
+            if found:
+                return found
+        return None
+    for i, x in enumerate(items):
+        if _is_seq(x):
+            return f"expected all {rows} to be numbers, got a sequence of length {len(x)} at {where(i)}"
+    return None
+
+
 def _all_python(data) -> bool:
     """True when data is made of Python numbers (not NumPy scalars/arrays, whose dtype we keep)."""
     if isinstance(data, (list, tuple)):
@@ -63,6 +118,10 @@ class Tensor:
         requires_grad: record operations on this tensor so ``backward`` can
             compute its gradient (floating dtypes only).
 
+    PyTorch's legacy sizes form also works: ``Tensor(2, 3)`` is a (2, 3)
+    float32 tensor (of zeros; PyTorch leaves it uninitialised) and ``Tensor()``
+    an empty one. Prefer :func:`gradstep.tensor` and :func:`gradstep.zeros`.
+
     Example:
         >>> w = Tensor([2.0, -1.0], requires_grad=True)
         >>> (w * w).sum().backward()
@@ -73,8 +132,16 @@ class Tensor:
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "_hooks", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer `array * tensor` to Tensor.__rmul__
 
-    def __init__(self, data, dtype=None, requires_grad: bool = False):
-        arr = _to_array(data, dtype)
+    def __init__(self, data=None, *sizes, dtype=None, requires_grad: bool = False):
+        if data is None or sizes:  # the legacy sizes form: Tensor(), Tensor(2, 3)
+            arr = _zeros_of_sizes(() if data is None else (data, *sizes), dtype)
+        else:
+            try:
+                arr = _to_array(data, dtype)
+            except GradstepError:
+                raise
+            except (ValueError, TypeError, OverflowError) as err:
+                raise _bad_data("Tensor", data, err) from None
         if arr is data or (isinstance(data, Tensor) and arr is data._data):
             arr = arr.copy()
         self._data = arr
