@@ -473,3 +473,19 @@ def test_tensor_class_legacy_sizes_and_ragged_data():
         gs.Tensor([[1, 2], [3]])
     with pytest.raises(TypeError, match=r"Tensor\(\*sizes\) takes non-negative ints"):
         gs.Tensor(2, -1)
+
+
+def test_assigning_a_wrong_grad_is_refused_at_once():
+    import gradstep as gs
+
+    w = gs.zeros(3, requires_grad=True)
+    with pytest.raises(gs.errors.ShapeError, match=r"assigned grad has shape \(2,\) but the tensor has shape \(3,\)"):
+        w.grad = gs.zeros(2)
+    with pytest.raises(gs.errors.DTypeError, match="assigned grad has dtype float64"):
+        w.grad = gs.zeros(3, dtype=gs.float64)
+    with pytest.raises(TypeError, match="must be a Tensor or None, got list"):
+        w.grad = [1.0, 2.0, 3.0]
+    w.grad = gs.ones(3)
+    assert w.grad.shape == (3,)
+    w.grad = None
+    assert w.grad is None

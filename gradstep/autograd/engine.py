@@ -135,7 +135,7 @@ def _accumulate_leaf(t, g, fresh=False):
         if not fresh or not g.flags.writeable:
             # Own the array: g may be shared with another input's gradient (add passes it through).
             g = xp.array(g, copy=True)
-        t.grad = Tensor._wrap(g, False)
+        t._grad = Tensor._wrap(g, False)  # same shape and dtype by construction
     else:
         t.grad._data += g
 

@@ -16,7 +16,7 @@ import numpy
 
 from .. import backend
 from ..backend import xp
-from ..errors import DTypeError, GradError, fmt_shape
+from ..errors import DTypeError, GradError, ShapeError, fmt_shape
 from .grad_mode import is_grad_enabled
 from ..errors import ArgumentTypeError, GradstepError, InvalidArgument, StateError
 
@@ -129,7 +129,7 @@ class Tensor:
         tensor([ 4., -2.])
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "_hooks", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "_hooks", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data=None, *sizes, dtype=None, requires_grad: bool = False):
@@ -145,7 +145,7 @@ class Tensor:
         if arr is data or (isinstance(data, Tensor) and arr is data._data):
             arr = arr.copy()
         self._data = arr
-        self.grad = None
+        self._grad = None
         self.requires_grad = False
         self._ctx = None
         self._version = [0]
@@ -153,12 +153,30 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward`` (None until then); same shape and dtype as the tensor."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise ArgumentTypeError(f"grad: assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise ShapeError(f"grad: assigned grad has shape {fmt_shape(value._data.shape)} but the tensor has "
+                                 f"shape {fmt_shape(self._data.shape)}; they must match")
+            if value._data.dtype != self._data.dtype:
+                raise DTypeError(f"grad: assigned grad has dtype {value._data.dtype} but the tensor has dtype "
+                                 f"{self._data.dtype}; they must match")
+        self._grad = value
+
     @classmethod
     def _wrap(cls, array, requires_grad: bool = False) -> "Tensor":
         """Wrap an existing array without copying or checking (the ops' fast path)."""
         t = object.__new__(cls)
         t._data = array
-        t.grad = None
+        t._grad = None
         t.requires_grad = requires_grad
         t._ctx = None
         t._version = [0]

@@ -30,7 +30,7 @@ class Parameter(Tensor):
         else:
             arr = _to_array(data)
         self._data = arr
-        self.grad = None
+        self._grad = None
         self.requires_grad = False
         self._ctx = None
         self._version = data._version if isinstance(data, Tensor) else [0]
@@ -68,7 +68,7 @@ class Buffer(Tensor):
     def __init__(self, data, *, persistent: bool = True):
         arr = data._data if isinstance(data, Tensor) else _to_array(data)
         self._data = arr
-        self.grad = None
+        self._grad = None
         self.requires_grad = False
         self._ctx = None
         self._version = [0]

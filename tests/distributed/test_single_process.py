@@ -162,7 +162,9 @@ def test_bucket_gather_and_scatter():
     w.grad._data += 1.0  # backward accumulating straight into the bucket: gathered in place, no copy
     bucket.gather(np.float32(0.5))
     np.testing.assert_array_equal(bucket.views[0], np.full((2, 3), 1.5))
-    b.grad = gs.zeros(4)
+    with pytest.raises(ValueError, match=r"assigned grad has shape \(4,\) but the tensor has shape \(3,\)"):
+        b.grad = gs.zeros(4)  # refused at the assignment, before any bucket sees it
+    b._grad = gs.zeros(4)  # (forced past the check: the bucket still names the culprit)
     with pytest.raises(ValueError, match=r"parameter 'b' of shape \(3,\) has a gradient of shape \(4,\)"):
         bucket.gather(np.float32(0.5))
     b.grad = gs.ones(3)

@@ -426,7 +426,9 @@ def test_group_errors():
 def test_step_and_load_errors():
     a = _p()
     opt = optim.Adam([a], lr=0.1)
-    a.grad = gs.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(gs.ShapeError, match=r"assigned grad has shape \(3,\) but the tensor has shape \(2,\)"):
+        a.grad = gs.tensor([1.0, 2.0, 3.0])  # refused where it happens, as in PyTorch
+    a._grad = gs.tensor([1.0, 2.0, 3.0])  # forced past that check: step still names the parameter
     with pytest.raises(gs.ShapeError, match=r"shape \(2,\).*gradient of shape \(3,\)"):
         opt.step()
     with pytest.raises(ValueError, match="different number of parameter groups"):
