@@ -179,11 +179,12 @@ static PyObject *py_adam(PyObject *self, PyObject *args)
 
 /* ------------------------------------------------------------------ max pooling
  * Channels-last (N, H, W, C) input, kernel kh x kw, stride sh x sw, no padding or dilation
- * (the caller falls back to NumPy otherwise). Forward writes the max of each window.
- * Backward needs no index array: it routes each output gradient to the window's first
- * element equal to the max (the first NaN when the max is NaN), found again from the input,
- * which the graph keeps anyway (ReLU saves it). All loops run along C, contiguous in every
- * array, a block of channels at a time, so they vectorise. */
+ * (the caller falls back to NumPy otherwise). Forward writes the max of each window and, when
+ * asked (training), the window offset i*kw + j of its first maximum as a byte (the first NaN
+ * when there is one: NaN propagates, as in PyTorch). Backward routes each output gradient to
+ * that offset. All loops run along C, contiguous in every array, a block of channels at a
+ * time; the offsets are tracked as IT (as wide as T, so the loop vectorises) and narrowed to
+ * bytes when stored. */
 #define POOL_BLOCK 64
 #define WINDOW(base, t) ((base) + ((Py_ssize_t)((t) / kw) * w + (t) % kw) * c)
 #define FOR_CELLS(...)                                                                         \
@@ -214,10 +215,34 @@ GS_CLONES static void NAME##_forward(const T *restrict x, T *restrict out, Py_ss
         }                                                                                      \
     })                                                                                         \
 }                                                                                              \
-GS_CLONES static void NAME##_backward(const T *restrict x, const T *restrict out,             \
-                                      const T *restrict g, T *restrict dx, Py_ssize_t n,       \
-                                      Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, int kh, int kw,\
-                                      int sh, int sw, Py_ssize_t oh, Py_ssize_t ow)            \
+GS_CLONES static void NAME##_forward_index(const T *restrict x, T *restrict out,              \
+                                           unsigned char *restrict idx, Py_ssize_t n,          \
+                                           Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, int kh,   \
+                                           int kw, int sh, int sw, Py_ssize_t oh, Py_ssize_t ow)\
+{                                                                                              \
+    FOR_CELLS({                                                                                \
+        T best[POOL_BLOCK];                                                                    \
+        IT at[POOL_BLOCK];                                                                     \
+        const T *restrict first = x + in;                                                      \
+        for (Py_ssize_t ch = 0; ch < cn; ch++) { best[ch] = first[ch]; at[ch] = 0; }           \
+        for (int t = 1; t < kh * kw; t++) {                                                    \
+            const T *restrict v = WINDOW(x + in, t);                                           \
+            /* a NaN is taken only while the max is not NaN yet: the first NaN wins */         \
+            for (Py_ssize_t ch = 0; ch < cn; ch++) {                                           \
+                T val = v[ch], m = best[ch];                                                   \
+                IT take = (IT)((val > m) | ((val != val) & (m == m)));                         \
+                best[ch] = take ? val : m;                                                     \
+                at[ch] = take ? (IT)t : at[ch];                                                \
+            }                                                                                  \
+        }                                                                                      \
+        for (Py_ssize_t ch = 0; ch < cn; ch++) out[o + ch] = best[ch];                         \
+        for (Py_ssize_t ch = 0; ch < cn; ch++) idx[o + ch] = (unsigned char)at[ch];            \
+    })                                                                                         \
+}                                                                                              \
+GS_CLONES static void NAME##_backward(const T *restrict g, const unsigned char *restrict idx, \
+                                      T *restrict dx, Py_ssize_t n, Py_ssize_t h, Py_ssize_t w,\
+                                      Py_ssize_t c, int kh, int kw, int sh, int sw,             \
+                                      Py_ssize_t oh, Py_ssize_t ow)                            \
 {                                                                                              \
     /* Windows that tile the input are written, not added to: only uncovered cells need 0. */  \
     int tiled = sh == kh && sw == kw;                                                          \
@@ -232,19 +257,14 @@ GS_CLONES static void NAME##_backward(const T *restrict x, const T *restrict out
                     memset(row + ow * kw * c, 0, (size_t)((w - ow * kw) * c) * sizeof(T));     \
             }                                                                                  \
     FOR_CELLS({                                                                                \
-        IT found[POOL_BLOCK];                                                                  \
-        const T *restrict m = out + o, *restrict gr = g + o;                                   \
-        for (Py_ssize_t ch = 0; ch < cn; ch++) found[ch] = 0;                                  \
+        const T *restrict gr = g + o;                                                          \
+        const unsigned char *restrict at = idx + o;                                            \
         for (int t = 0; t < kh * kw; t++) {                                                    \
-            const T *restrict v = WINDOW(x + in, t);                                           \
             T *restrict d = WINDOW(dx + in, t);                                                \
-            for (Py_ssize_t ch = 0; ch < cn; ch++) {                                           \
-                T val = v[ch], mx = m[ch];                                                     \
-                IT hit = ((IT)(val == mx) | ((IT)(val != val) & (IT)(mx != mx))) & ~found[ch];  \
-                found[ch] |= hit; /* bitwise, not && and ||: branch-free, so it vectorises */  \
-                T share = hit ? gr[ch] : (T)0;                                                 \
-                d[ch] = tiled ? share : d[ch] + share;                                         \
-            }                                                                                  \
+            if (tiled)                                                                         \
+                for (Py_ssize_t ch = 0; ch < cn; ch++) d[ch] = at[ch] == t ? gr[ch] : (T)0;    \
+            else                                                                               \
+                for (Py_ssize_t ch = 0; ch < cn; ch++) d[ch] += at[ch] == t ? gr[ch] : (T)0;   \
         }                                                                                      \
     })                                                                                         \
 }
@@ -274,37 +294,37 @@ static int get_array(const char *op, const char *name, PyObject *obj, Py_buffer 
 }
 
 PyDoc_STRVAR(maxpool_doc,
-"maxpool2d_forward(x, out, kh, kw, sh, sw) / maxpool2d_backward(x, out, grad, dx, kh, kw, sh, sw)\n"
+"maxpool2d_forward(x, out, idx, kh, kw, sh, sw) / maxpool2d_backward(grad, idx, dx, kh, kw, sh, sw)\n"
 "\n"
-"2-D max pooling on channels-last arrays: x and dx (N, H, W, C), out and grad\n"
-"(N, H_out, W_out, C), one float dtype. No padding or dilation.");
+"2-D max pooling on channels-last arrays: x and dx (N, H, W, C); out and grad (N, H_out, W_out, C)\n"
+"of x's float dtype; idx uint8 of out's shape, the window offset of each maximum (None in forward\n"
+"when no backward will follow). No padding or dilation.");
 
 static PyObject *maxpool(PyObject *args, int backward)
 {
     const char *op = backward ? "maxpool2d_backward" : "maxpool2d_forward";
-    static const char *names[] = {"x", "out", "grad", "dx"};
-    PyObject *objs[4] = {NULL, NULL, NULL, NULL};
-    Py_buffer b[4];
-    int kh, kw, sh, sw, count = backward ? 4 : 2, got = 0, ok = 0;
-    if (backward ? !PyArg_ParseTuple(args, "OOOOiiii", &objs[0], &objs[1], &objs[2], &objs[3], &kh,
-                                     &kw, &sh, &sw)
-                 : !PyArg_ParseTuple(args, "OOiiii", &objs[0], &objs[1], &kh, &kw, &sh, &sw))
+    static const char *fnames[] = {"x", "out", "idx"}, *bnames[] = {"grad", "idx", "dx"};
+    const char **names = backward ? bnames : fnames;
+    PyObject *objs[3];
+    Py_buffer b[3];
+    int kh, kw, sh, sw, got = 0, ok = 0;
+    if (!PyArg_ParseTuple(args, "OOOiiii", &objs[0], &objs[1], &objs[2], &kh, &kw, &sh, &sw))
         return NULL;
-    for (; got < count; got++) {
-        int writable = backward ? got == 3 : got == 1;
-        if (get_array(op, names[got], objs[got], &b[got], 4, "fd", writable) < 0) goto done;
+    for (; got < 3; got++) {
+        b[got].obj = NULL;
+        int is_idx = backward ? got == 1 : got == 2;
+        if (is_idx && !backward && objs[got] == Py_None) continue;
+        int writable = backward ? got == 2 : got >= 1;
+        if (get_array(op, names[got], objs[got], &b[got], 4, is_idx ? "B" : "fd", writable) < 0) goto done;
     }
-    Py_buffer *x = &b[0], *out = &b[1];
-    Py_ssize_t n = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3];
-    Py_ssize_t oh = out->shape[1], ow = out->shape[2];
-    ok = kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && out->shape[0] == n && out->shape[3] == c &&
-         oh >= 0 && ow >= 0 && (oh == 0 || (oh - 1) * sh + kh <= h) &&
-         (ow == 0 || (ow - 1) * sw + kw <= w);
-    for (int k = 1; ok && k < count; k++) {
-        Py_buffer *like = k == 3 ? x : out;
-        ok = b[k].itemsize == x->itemsize;
-        for (int d = 0; ok && d < 4; d++) ok = b[k].shape[d] == like->shape[d];
-    }
+    Py_buffer *big = backward ? &b[2] : &b[0], *small = backward ? &b[0] : &b[1];
+    Py_buffer *ix = backward ? &b[1] : &b[2];
+    Py_ssize_t n = big->shape[0], h = big->shape[1], w = big->shape[2], c = big->shape[3];
+    Py_ssize_t oh = small->shape[1], ow = small->shape[2];
+    ok = kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && kh * kw <= 255 && small->shape[0] == n &&
+         small->shape[3] == c && big->itemsize == small->itemsize && oh >= 0 && ow >= 0 &&
+         (oh == 0 || (oh - 1) * sh + kh <= h) && (ow == 0 || (ow - 1) * sw + kw <= w);
+    for (int d = 0; ok && ix->obj != NULL && d < 4; d++) ok = ix->shape[d] == small->shape[d];
     if (!ok) {
         PyErr_Format(PyExc_ValueError, "%s: inconsistent shapes, dtypes or window (kernel %dx%d, stride %dx%d)",
                      op, kh, kw, sh, sw);
@@ -312,15 +332,19 @@ static PyObject *maxpool(PyObject *args, int backward)
     }
     Py_BEGIN_ALLOW_THREADS
     if (backward) {
-        if (x->itemsize == 4) maxpool_f32_backward(x->buf, out->buf, b[2].buf, b[3].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
-        else maxpool_f64_backward(x->buf, out->buf, b[2].buf, b[3].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+        if (big->itemsize == 4) maxpool_f32_backward(b[0].buf, b[1].buf, b[2].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+        else maxpool_f64_backward(b[0].buf, b[1].buf, b[2].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+    } else if (ix->obj != NULL) {
+        if (big->itemsize == 4) maxpool_f32_forward_index(b[0].buf, b[1].buf, b[2].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+        else maxpool_f64_forward_index(b[0].buf, b[1].buf, b[2].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
     } else {
-        if (x->itemsize == 4) maxpool_f32_forward(x->buf, out->buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
-        else maxpool_f64_forward(x->buf, out->buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+        if (big->itemsize == 4) maxpool_f32_forward(b[0].buf, b[1].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
+        else maxpool_f64_forward(b[0].buf, b[1].buf, n, h, w, c, kh, kw, sh, sw, oh, ow);
     }
     Py_END_ALLOW_THREADS
 done:
-    while (--got >= 0) PyBuffer_Release(&b[got]);
+    while (--got >= 0)
+        if (b[got].obj != NULL) PyBuffer_Release(&b[got]);
     if (!ok) return NULL;
     Py_RETURN_NONE;
 }

@@ -112,12 +112,11 @@ class MaxPool(Function):
     """Max over each window; the gradient goes to the window's first maximum.
 
     Channels-last float inputs without padding or dilation run on the
-    compiled kernels when they are built: one pass each way, and backward
-    finds each window's maximum again in the input instead of keeping an
-    index array. Everything else runs NumPy's passes with an index array.
+    compiled kernels when they are built: one pass each way. Either path keeps,
+    per output element, the window offset of its maximum as a byte.
     """
 
-    saves_inputs, saves_output = True, True  # the compiled backward reads both (as PyTorch's)
+    saves_inputs = False
 
     def forward(self, x, *, geom, indices=None):
         self.geom, self.x_shape = geom, x.shape
@@ -125,10 +124,11 @@ class MaxPool(Function):
         self.channels_last = _channels_last(x4)
         self.native = _native_pool(x4, geom, self.channels_last, indices)
         if self.native is not None:
-            self.x = _nhwc(x4)
-            self.out = xp.empty((self.x.shape[0],) + geom.out_hw + (self.x.shape[3],), x.dtype)
-            self.native.maxpool2d_forward(self.x, self.out, *geom.kernel, *geom.stride)
-            return _nchw(self.out).reshape(geom.out_shape)
+            xs = _nhwc(x4)
+            out = xp.empty((xs.shape[0],) + geom.out_hw + (xs.shape[3],), x.dtype)
+            self.idx = xp.empty(out.shape, xp.uint8) if self.needs_input_grad[0] else None
+            self.native.maxpool2d_forward(xs, out, self.idx, *geom.kernel, *geom.stride)
+            return _nchw(out).reshape(geom.out_shape)
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         views = _windows(_pad(x4, geom.pads, fill), geom)
         out = views[0].copy(order="K")  # keeps a channels-last input's layout
@@ -142,9 +142,10 @@ class MaxPool(Function):
 
     def backward(self, grad_output):
         if self.native is not None:
-            g = xp.ascontiguousarray(_nhwc(grad_output.reshape(_nchw(self.out).shape)))
-            dx = xp.empty_like(self.x)
-            self.native.maxpool2d_backward(self.x, self.out, g, dx, *self.geom.kernel, *self.geom.stride)
+            n, c = self.geom.x4[:2]
+            g = xp.ascontiguousarray(_nhwc(grad_output.reshape((n, c) + self.geom.out_hw)))
+            dx = xp.empty((n,) + self.geom.x4[2:] + (c,), g.dtype)
+            self.native.maxpool2d_backward(g, self.idx, dx, *self.geom.kernel, *self.geom.stride)
             return _nchw(dx).reshape(self.x_shape)
         g, idx = grad_output.reshape(self.idx.shape), self.idx
         if g.strides != idx.strides and g.ndim == 4 and g.shape[1] > 1:
