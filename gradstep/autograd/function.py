@@ -27,39 +27,10 @@ And one promise about what backward returns:
 """
 from __future__ import annotations
 
-import os
-import sys
-
 from ..backend import xp
 from .grad_mode import is_grad_enabled
 
 
-def _keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the OS.
-
-    A training step allocates and frees the same large arrays (activations,
-    im2col columns, gradients) every step. By default glibc serves blocks above
-    a dynamic threshold with fresh ``mmap``s and trims the heap, so every step
-    pays the page faults of zeroed pages again: that made the cnn step about
-    1.4x slower in the benchmark. With high mmap/trim thresholds a freed array's
-    pages are simply reused. Peak memory is unchanged (the memory was in use
-    anyway); the process just doesn't shrink after a peak.
-    Set ``GRADSTEP_MALLOC_TUNING=0`` to leave malloc alone. No-op outside glibc.
-    """
-    if os.environ.get("GRADSTEP_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # musl and friends have no mallopt
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, 1 << 30))
-
-
-_keep_freed_memory()
 
 
 class Function:
