@@ -24,6 +24,7 @@ from .module import Module, RemovableHandle, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm, RMSNorm
 from .parameter import Buffer, Parameter
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 from . import utils  # noqa: E402  (clip_grad_norm_ & co., next to the modules they act on)
 
@@ -37,6 +38,7 @@ __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softmin",
     "Softplus", "Hardtanh", "LogSigmoid", "ELU", "Mish",
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "BCEWithLogitsLoss", "KLDivLoss",
     "functional", "init", "utils",
