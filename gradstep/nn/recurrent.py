@@ -234,9 +234,10 @@ class _RNNBase(Module):
         """Run the whole sequence; returns ``output, h_n`` (``output, (h_n, c_n)`` for LSTM)."""
         self._check_input(input)
         batched = input.ndim == 3
-        x = input if not batched else (input.transpose(0, 1) if self.batch_first else input)
         if not batched:
-            x = x.unsqueeze(1)  # time-major (L, N, H_in) from here on
+            x = input.unsqueeze(1)  # time-major (L, N, H_in) from here on
+        else:
+            x = input.transpose(0, 1) if self.batch_first else input
         states = self._initial_states(hx, batched, x.shape[1], x.dtype)
         output, finals = self._layers(x, states, stack_dim=1 if batched and self.batch_first else 0)
         final = [ops.stack([state[j] for state in finals], 0) for j in range(len(finals[0]))]
@@ -257,8 +258,7 @@ class _RNNBase(Module):
             last = k == self.num_layers - 1
             outputs = []
             for d in range(directions):
-                names = self._all_weights[k * directions + d]
-                suffix = names[0][len("weight_ih"):]
+                suffix = f"_l{k}" + ("_reverse" if d else "")
                 w_ih, w_hh = params["weight_ih" + suffix], params["weight_hh" + suffix]
                 b_ih, b_hh = params.get("bias_ih" + suffix), params.get("bias_hh" + suffix)
                 w_hr = params.get("weight_hr" + suffix)
