@@ -24,6 +24,8 @@ _FROM_OPS = (
     # pooling
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d",
+    # resampling
+    "interpolate",
     # regularisation, embedding, padding
     "dropout", "dropout1d", "dropout2d", "dropout3d", "embedding", "one_hot", "pad",
     # normalisation
