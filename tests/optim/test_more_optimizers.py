@@ -1,0 +1,423 @@
+"""NAdam, RAdam, Adamax and Adadelta against torch.optim: the same parameters, step for step, and the same state."""
+import json
+
+import numpy as np
+import pytest
+
+import gradstep as gs
+from gradstep import optim
+from gradstep.errors import ArgumentTypeError, GradstepError, InvalidArgument
+from gradstep.optim import lr_scheduler
+from tests.optim.test_optimizers import STEPS, TOL, _data, _groups, _pair, _set_grads
+
+TOL64 = dict(rtol=1e-10, atol=1e-12)
+NAMES = ["NAdam", "RAdam", "Adamax", "Adadelta"]
+UNSUPPORTED_GROUP_KEYS = ("foreach", "capturable", "differentiable", "fused")
+
+# Every option that changes the maths, alone and together.
+CASES = [
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, momentum_decay=0.02)),
+    ("NAdam", dict(lr=0.01, betas=(0.3, 0.9))),  # lerp weight ≥ 0.5: PyTorch's other formula
+    ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.01, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6)),
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.5))),  # ρ∞ = 3: never rectified, plain momentum steps
+    ("RAdam", dict(lr=0.01, betas=(0.3, 0.9))),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, betas=(0.3, 0.9), eps=1e-3)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, maximize=True)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.5, eps=1e-4)),
+    ("Adadelta", dict(rho=1.0)),
+    ("Adadelta", dict(weight_decay=0.1)),
+    ("Adadelta", dict(maximize=True)),
+    ("Adadelta", dict(weight_decay=0.1, maximize=True)),
+]
+DTYPES = [np.float32, np.float64]
+
+
+def _tol(dtype):
+    return TOL if dtype == np.float32 else TOL64
+
+
+def _compare(gp, tp, where, dtype):
+    for i, (a, b) in enumerate(zip(gp, tp)):
+        assert a.dtype == b.detach().numpy().dtype == dtype, f"{where}: param {i} dtype {a.dtype}"
+        np.testing.assert_allclose(a.numpy(force=True), b.detach().numpy(), **_tol(dtype),
+                                   err_msg=f"{where}: param {i}")
+
+
+def _compare_state(g_opt, t_opt, dtype):
+    """The same state entries, in PyTorch's order, with PyTorch's values."""
+    g_state, t_state = g_opt.state_dict()["state"], t_opt.state_dict()["state"]
+    assert sorted(g_state) == sorted(t_state)
+    for i in t_state:
+        assert list(g_state[i]) == list(t_state[i]), f"state keys of param {i}"
+        for key, t_val in t_state[i].items():
+            g_val = g_state[i][key]
+            if key in ("step", "mu_product"):
+                assert isinstance(g_val, float) and g_val == float(t_val), (key, g_val, t_val)
+            else:
+                assert g_val.dtype == dtype, key
+                np.testing.assert_allclose(g_val, t_val.numpy(), **(dict(rtol=1e-5, atol=1e-6) if dtype == np.float32
+                                                                     else TOL64), err_msg=key)
+
+
+def _torch_state_as_numpy(t_sd):
+    state = {i: {k: (float(v) if k == "step" else v.numpy()) for k, v in s.items()} for i, s in t_sd["state"].items()}
+    groups = [{k: v for k, v in g.items() if k not in UNSUPPORTED_GROUP_KEYS} for g in t_sd["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_matches_torch(name, kwargs, dtype, torch):
+    init, grads = _data(0, dtype=dtype, steps=STEPS + 5)
+    gp, tp = _pair(torch, init)
+    g_opt = getattr(optim, name)(gp, **kwargs)
+    t_opt = getattr(torch.optim, name)(tp, **kwargs)
+    for step, gr in enumerate(grads):
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, f"{name} step {step + 1}", dtype)
+    _compare_state(g_opt, t_opt, dtype)
+
+
+def test_defaults_are_torch_defaults(torch):
+    for name in NAMES:
+        g_opt = getattr(optim, name)([gs.tensor([1.0], requires_grad=True)])
+        t_opt = getattr(torch.optim, name)([torch.tensor([1.0], requires_grad=True)])
+        t_defaults = {k: v for k, v in t_opt.defaults.items() if k not in UNSUPPORTED_GROUP_KEYS}
+        assert g_opt.defaults == t_defaults, name
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name,kwargs,extra", [
+    ("NAdam", dict(lr=0.01, weight_decay=0.1), dict(lr=0.003, decoupled_weight_decay=True, maximize=True,
+                                                    momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01), dict(betas=(0.5, 0.9), weight_decay=0.2)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict(lr=0.03, weight_decay=0.0)),
+    ("RAdam", dict(lr=0.01), dict(betas=(0.8, 0.9), weight_decay=0.1, maximize=True)),
+    ("Adamax", dict(lr=0.01), dict(lr=0.002, betas=(0.5, 0.9), weight_decay=0.2, maximize=True)),
+    ("Adadelta", dict(lr=1.0), dict(lr=0.3, rho=0.6, eps=1e-5, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.5, maximize=True), dict(maximize=False)),
+])
+def test_param_groups(name, kwargs, extra, dtype, torch):
+    init, grads = _data(1, dtype=dtype)
+    gp, tp = _pair(torch, init)
+    g_opt = getattr(optim, name)(_groups(gp, extra), **kwargs)
+    t_opt = getattr(torch.optim, name)(_groups(tp, extra), **kwargs)
+    for key, value in extra.items():
+        assert g_opt.param_groups[1][key] == value
+    for step, gr in enumerate(grads):
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, f"step {step + 1}", dtype)
+    _compare_state(g_opt, t_opt, dtype)
+
+
+@pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1)),
+                                         ("RAdam", dict(lr=0.01, betas=(0.9, 0.99))),
+                                         ("Adamax", dict(lr=0.01)),
+                                         ("Adadelta", dict(weight_decay=0.1))])
+def test_missing_gradients(name, kwargs, torch):
+    """Parameters without a gradient are skipped; their step counts (and NAdam's μ-products) then differ."""
+    init, grads = _data(2)
+    rng = np.random.default_rng(3)
+    gp, tp = _pair(torch, init)
+    g_opt, t_opt = getattr(optim, name)(gp, **kwargs), getattr(torch.optim, name)(tp, **kwargs)
+    for step, gr in enumerate(grads):
+        gr = [None if (step < 3 and i == 0) or rng.random() < 0.25 else g for i, g in enumerate(gr)]
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, f"step {step + 1}", np.float32)
+    _compare_state(g_opt, t_opt, np.float32)
+
+
+@pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+                                         ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+                                         ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+                                         ("Adadelta", dict(weight_decay=0.1))])
+def test_non_contiguous_parameters_and_gradients(name, kwargs, torch):
+    """A parameter that is a transposed view, with a Fortran-ordered gradient, is updated in place correctly."""
+    init, grads = _data(11, shapes=[(3, 4), (5,)], steps=6)
+    gp = [gs.tensor(init[0].copy(), requires_grad=True), gs.tensor(init[1].copy(), requires_grad=True)]
+    base = gp[0].numpy(force=True)
+    gp[0].data = base.T  # a non-contiguous view of the same memory
+    tp = [torch.tensor(init[0].T.copy(), requires_grad=True), torch.tensor(init[1].copy(), requires_grad=True)]
+    g_opt, t_opt = getattr(optim, name)(gp, **kwargs), getattr(torch.optim, name)(tp, **kwargs)
+    for gr in grads:
+        gr = [gr[0].T.copy(), gr[1]]
+        gp[0].grad = gs.Tensor._wrap(np.asfortranarray(gr[0]))
+        gp[1].grad = gs.tensor(gr[1])
+        for p, g in zip(tp, gr):
+            p.grad = torch.tensor(g)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, "non-contiguous", np.float32)
+    assert np.shares_memory(gp[0].numpy(force=True), base)
+
+
+@pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+                                         ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+                                         ("Adamax", dict(lr=0.01, maximize=True)),
+                                         ("Adadelta", dict(maximize=True))])
+def test_large_parameters_on_threads(name, kwargs, torch):
+    """Buffers cut into ranges updated on several threads: the same bits as one thread, and torch's values.
+
+    No L2 weight decay here: among 300,000 elements some g + λθ cancel to ~1e-9, where PyTorch's fused
+    multiply-add and NumPy's two roundings differ in relative terms by far more than float32 ulps.
+    """
+    from gradstep.optim import optimizer as base
+
+    init, grads = _data(10, shapes=[(600, 500), (7,)], steps=4)
+    gp, tp = _pair(torch, init)
+    single = [gs.tensor(a.copy(), requires_grad=True) for a in init]
+    g_opt, t_opt = getattr(optim, name)(gp, **kwargs), getattr(torch.optim, name)(tp, **kwargs)
+    s_opt = getattr(optim, name)(single, **kwargs)
+    threads = base._threads
+    try:
+        for gr in grads:
+            _set_grads(torch, gp, tp, gr)
+            for p, g in zip(single, gr):
+                p.grad = gs.tensor(g)
+            optim.set_num_threads(3)
+            g_opt.step()
+            optim.set_num_threads(1)
+            s_opt.step()
+            t_opt.step()
+            _compare(gp, tp, name, np.float32)
+            for a, b in zip(gp, single):
+                np.testing.assert_array_equal(a.numpy(force=True), b.numpy(force=True))
+    finally:
+        optim.set_num_threads(threads)
+
+
+def test_nadam_mu_product_follows_the_default_dtype(torch):
+    """PyTorch keeps NAdam's μ-product in its default dtype: float64 there gives a float64 product here too."""
+    init, grads = _data(13, shapes=[(4,), ()], dtype=np.float64, steps=30)
+    old_gs, old_torch = gs.get_default_dtype(), torch.get_default_dtype()
+    try:
+        gs.set_default_dtype(np.float64)
+        torch.set_default_dtype(torch.float64)
+        gp, tp = _pair(torch, init)
+        g_opt, t_opt = optim.NAdam(gp, lr=0.01), torch.optim.NAdam(tp, lr=0.01)
+        for gr in grads:
+            _set_grads(torch, gp, tp, gr)
+            g_opt.step()
+            t_opt.step()
+        _compare(gp, tp, "float64 default dtype", np.float64)
+        assert g_opt.state[gp[0]]["mu_product"] == t_opt.state[tp[0]]["mu_product"].item()
+        assert t_opt.state[tp[0]]["mu_product"].dtype == torch.float64
+    finally:
+        gs.set_default_dtype(old_gs)
+        torch.set_default_dtype(old_torch)
+
+
+# -------------------------------------------------------------- state dicts
+@pytest.mark.parametrize("name,kwargs", [
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, maximize=True)),
+    ("Adadelta", dict(rho=0.8, weight_decay=0.1)),
+])
+def test_state_dict_round_trip(name, kwargs):
+    """Save at step 10 (through flat arrays + JSON metadata), load into a fresh optimizer, continue: the same bits."""
+    init, grads = _data(6)
+    cls = getattr(optim, name)
+    lr = kwargs.get("lr", 1.0)
+    params = [gs.tensor(a.copy(), requires_grad=True) for a in init]
+    opt = cls(_groups(params, dict(lr=lr / 2)), **kwargs)
+    for gr in grads[:10]:
+        for p, g in zip(params, gr):
+            p.grad = gs.tensor(g)
+        opt.step()
+    saved = opt.state_dict()
+    arrays, meta = optim.flatten_state_dict(saved)
+    meta = json.loads(json.dumps(meta))  # metadata is JSON (a safetensors header)
+    resumed = [gs.tensor(p.numpy(force=True).copy(), requires_grad=True) for p in params]
+    opt2 = cls(_groups(resumed, dict(lr=3.0)), **{**kwargs, "lr": 2.0})
+    opt2.load_state_dict(optim.unflatten_state_dict(arrays, meta))
+    assert opt2.param_groups[1]["lr"] == lr / 2 and opt2.param_groups[0]["lr"] == lr
+    for gr in grads[10:]:
+        for ps in (params, resumed):
+            for p, g in zip(ps, gr):
+                p.grad = gs.tensor(g)
+        opt.step()
+        opt2.step()
+        for a, b in zip(params, resumed):
+            np.testing.assert_array_equal(a.numpy(force=True), b.numpy(force=True))
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, momentum_decay=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.5, rho=0.8)),
+])
+def test_load_torch_state(name, kwargs, torch):
+    """A torch state dict (tensors turned into NumPy) continues the run in gradstep, options and all."""
+    init, grads = _data(8)
+    gp, tp = _pair(torch, init)
+    t_opt = getattr(torch.optim, name)(_groups(tp, dict(lr=0.002)), **kwargs)
+    for gr in grads[:5]:
+        _set_grads(torch, gp, tp, gr)
+        t_opt.step()
+    for a, b in zip(gp, tp):
+        a.numpy(force=True)[...] = b.detach().numpy()
+    g_opt = getattr(optim, name)(_groups(gp, {}), lr=0.5)  # the other options come from the state dict
+    g_opt.load_state_dict(_torch_state_as_numpy(t_opt.state_dict()))
+    assert g_opt.param_groups[1]["lr"] == 0.002
+    for key, value in kwargs.items():
+        assert g_opt.param_groups[0][key] == value
+    for gr in grads[5:]:
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, "after loading torch state", np.float32)
+    _compare_state(g_opt, t_opt, np.float32)
+
+
+@pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1)), ("RAdam", dict(lr=0.01)),
+                                         ("Adamax", dict(lr=0.01)), ("Adadelta", dict())])
+def test_torch_loads_our_state(name, kwargs, torch):
+    """The other way: torch continues from gradstep's state dict (arrays turned into tensors)."""
+    init, grads = _data(9)
+    gp, tp = _pair(torch, init)
+    g_opt = getattr(optim, name)(gp, **kwargs)
+    for gr in grads[:5]:
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+    for a, b in zip(gp, tp):
+        b.data.copy_(torch.tensor(a.numpy(force=True)))
+    g_sd = g_opt.state_dict()
+    state = {i: {k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+             for i, s in g_sd["state"].items()}
+    t_opt = getattr(torch.optim, name)(tp, lr=0.5)
+    t_opt.load_state_dict({"state": state, "param_groups": g_sd["param_groups"]})
+    for gr in grads[5:]:
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, "torch after loading gradstep state", np.float32)
+
+
+# ---------------------------------------------------------------- schedulers
+@pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1)),
+                                         ("RAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1)),
+                                         ("Adamax", dict(lr=0.01)), ("Adadelta", dict(lr=1.0))])
+def test_step_lr_is_honoured(name, kwargs, torch):
+    """StepLR rewrites group["lr"] every few steps: the updates follow the new rates as torch's do."""
+    init, grads = _data(14, steps=STEPS)
+    gp, tp = _pair(torch, init)
+    g_opt = getattr(optim, name)(_groups(gp, dict(lr=kwargs["lr"] * 3)), **kwargs)
+    t_opt = getattr(torch.optim, name)(_groups(tp, dict(lr=kwargs["lr"] * 3)), **kwargs)
+    g_sched = lr_scheduler.StepLR(g_opt, step_size=4, gamma=0.3)
+    t_sched = torch.optim.lr_scheduler.StepLR(t_opt, step_size=4, gamma=0.3)
+    for step, gr in enumerate(grads):
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        g_sched.step()
+        t_sched.step()
+        _compare(gp, tp, f"step {step + 1}", np.float32)
+        np.testing.assert_allclose(g_sched.get_last_lr(), t_sched.get_last_lr(), rtol=1e-12)
+    assert g_opt.param_groups[0]["lr"] < kwargs["lr"] * 0.3 ** 4  # the rate did change
+
+
+def test_changed_lr_changes_the_step():
+    """A rate written into the group between steps is used by the next step (nothing caches it)."""
+    for name in NAMES:
+        a, b = gs.tensor([1.0, -1.0], requires_grad=True), gs.tensor([1.0, -1.0], requires_grad=True)
+        opt_a, opt_b = getattr(optim, name)([a], lr=0.1), getattr(optim, name)([b], lr=0.1)
+        for opt, p in ((opt_a, a), (opt_b, b)):
+            p.grad = gs.tensor([0.5, 0.25])
+            opt.step()
+        opt_b.param_groups[0]["lr"] = 0.0
+        for opt, p in ((opt_a, a), (opt_b, b)):
+            p.grad = gs.tensor([0.5, 0.25])
+            before = p.numpy(force=True).copy()
+            opt.step()
+        np.testing.assert_array_equal(b.numpy(force=True), before, err_msg=name)
+        assert not np.array_equal(a.numpy(force=True), before), name
+
+
+# -------------------------------------------------------------------- errors
+def _p():
+    return gs.tensor([1.0, 2.0], requires_grad=True)
+
+
+BAD = [
+    (name, kwargs, exc, words)
+    for name in NAMES
+    for kwargs, exc, words in [
+        (dict(lr=-0.1), InvalidArgument, ["learning rate", "lr=-0.1", ">= 0"]),
+        (dict(lr=float("nan")), InvalidArgument, ["learning rate", "nan"]),
+        (dict(lr="0.1"), ArgumentTypeError, ["lr", "'0.1'", "str"]),
+        (dict(eps=-1e-8), InvalidArgument, ["epsilon", "eps=-1e-08"]),
+        (dict(weight_decay=-0.5), InvalidArgument, ["weight_decay", "-0.5"]),
+    ]
+] + [
+    (name, kwargs, exc, words)
+    for name in ("NAdam", "RAdam", "Adamax")
+    for kwargs, exc, words in [
+        (dict(betas=(1.0, 0.999)), InvalidArgument, ["beta parameter at index 0", "1.0", "[0.0, 1.0)"]),
+        (dict(betas=(0.9, -0.1)), InvalidArgument, ["beta parameter at index 1", "-0.1"]),
+        (dict(betas=(0.9, 1.5)), InvalidArgument, ["beta parameter at index 1", "1.5"]),
+        (dict(betas=0.9), InvalidArgument, ["betas", "pair", "0.9"]),
+        (dict(betas=(0.9, 0.99, 0.5)), InvalidArgument, ["betas", "pair"]),
+        (dict(betas=(0.9, None)), ArgumentTypeError, ["betas[1]", "None"]),
+    ]
+] + [
+    ("NAdam", dict(momentum_decay=-0.004), InvalidArgument, ["momentum_decay", "-0.004"]),
+    ("Adadelta", dict(rho=-0.1), InvalidArgument, ["rho", "-0.1"]),
+    ("Adadelta", dict(rho=1.5), InvalidArgument, ["rho", "1.5", "[0.0, 1.0]"]),
+    ("Adadelta", dict(rho=float("nan")), InvalidArgument, ["rho", "nan"]),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,exc,words", BAD, ids=[f"{n}-{k}" for n, k, _, _ in BAD])
+def test_constructor_errors(name, kwargs, exc, words):
+    with pytest.raises(exc) as info:
+        getattr(optim, name)([_p()], **kwargs)
+    assert isinstance(info.value, GradstepError)
+    message = str(info.value)
+    assert message.startswith(name + ":"), message
+    for word in words:
+        assert word in message, (word, message)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_group_is_refused(name):
+    opt = getattr(optim, name)([_p()])
+    with pytest.raises(InvalidArgument, match="learning rate: lr=-1"):
+        opt.add_param_group({"params": [_p()], "lr": -1})
+    with pytest.raises(InvalidArgument, match="epsilon value: eps=-1"):
+        opt.add_param_group({"params": [_p()], "eps": -1})
+    assert len(opt.param_groups) == 1
+
+
+def test_rho_bounds_are_inclusive():
+    for rho in (0.0, 1.0):
+        assert optim.Adadelta([_p()], rho=rho).defaults["rho"] == rho
+
+
+def test_exported():
+    for name in NAMES:
+        assert name in optim.__all__ and issubclass(getattr(optim, name), optim.Optimizer)
+        assert getattr(optim, name).__doc__.count("for t = 1, 2, ...") == 1
