@@ -52,7 +52,7 @@ HELP: dict = {
     "observe_every": "record per-layer statistics and check for training problems every N steps (default 20; 0: off)",
 }
 
-OPTIMIZERS = ("adagrad", "adam", "adamw", "rmsprop", "sgd")
+OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamax", "adamw", "nadam", "radam", "rmsprop", "sgd")
 SCHEDULERS = ("cosine", "exponential", "none", "onecycle", "plateau", "step")
 RESUME_OVERRIDABLE = ("epochs", "max_steps", "observe_every")
 _NEED_PATH = ("text", "csv")

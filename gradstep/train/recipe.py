@@ -165,6 +165,14 @@ def _optimizer(cfg: dict, params):
         return optim.AdamW(params, lr=lr, weight_decay=wd)
     if name == "rmsprop":
         return optim.RMSprop(params, lr=lr, momentum=mom, weight_decay=wd)
+    if name == "nadam":
+        return optim.NAdam(params, lr=lr, weight_decay=wd)
+    if name == "radam":
+        return optim.RAdam(params, lr=lr, weight_decay=wd)
+    if name == "adamax":
+        return optim.Adamax(params, lr=lr, weight_decay=wd)
+    if name == "adadelta":
+        return optim.Adadelta(params, lr=lr, weight_decay=wd)
     return optim.Adagrad(params, lr=lr, weight_decay=wd)
 
 

@@ -40,3 +40,16 @@ def test_train_in_process_with_extra_callbacks(tmp_path):
     assert meta["model"] == "mlp" and meta["data_info"]["input_shape"] == [2]
     assert recipe.evaluate_run(run_dir)["val_acc"] == pytest.approx(summary["final"]["val_acc"])
     assert not os.path.exists(os.path.join(run_dir, ".lock"))
+
+
+def test_every_listed_optimizer_is_built():
+    import gradstep as gs
+    from gradstep.train import recipe
+
+    cfg = {"lr": 0.01, "weight_decay": 0.0, "momentum": 0.9}
+    classes = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+               "nadam": "NAdam", "radam": "RAdam", "adamax": "Adamax", "adadelta": "Adadelta"}
+    assert set(recipe.OPTIMIZERS) == set(classes)
+    for name in recipe.OPTIMIZERS:
+        opt = recipe._optimizer({**cfg, "optimizer": name}, [gs.nn.Parameter(gs.zeros(2))])
+        assert type(opt) is getattr(gs.optim, classes[name])
