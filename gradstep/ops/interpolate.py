@@ -5,7 +5,8 @@ axis in turn by a 1-d resampling of that axis alone.
 
 * Nearest modes copy: per axis an index array (output position -> source
   position) gathers along that axis. The sources never decrease, so the
-  backward adds each run of equal sources in one ``add.reduceat`` pass.
+  backward sums each run of equal sources: one vectorised add per position
+  within a run (about the scale factor's count), not per pixel.
 * Linear modes (linear, bilinear, trilinear, bicubic) and ``area`` are linear
   maps: per axis a small (out, in) weight matrix, applied as a GEMM. The
   backward is the same GEMMs with the transposed matrices, which is the exact
@@ -67,15 +68,34 @@ class SeparableResample(Function):
 
 
 def _add_runs(grad, axis, source, size):
-    """The transpose of gathering ``source`` (non-decreasing) along ``axis``: sums of each run of equal sources."""
+    """Transpose of gathering ``source`` (non-decreasing) along ``axis``: each run of equal sources summed.
+
+    The t-th elements of all runs are added in one vectorised pass per t (t < the longest run, about
+    the scale factor); an integer factor's runs are strided slices.
+    """
     starts = xp.flatnonzero(xp.concatenate(([True], source[1:] != source[:-1])))
-    sums = xp.add.reduceat(grad, starts, axis=axis)
+    lengths = xp.diff(xp.append(starts, len(source)))
+    lead = (slice(None),) * axis
+    k = len(source) // len(starts)
+    if (lengths == k).all():
+        sums = grad[lead + (slice(0, None, k),)].copy()
+        for t in range(1, k):
+            sums += grad[lead + (slice(t, None, k),)]
+    else:
+        sums = xp.take(grad, starts, axis=axis)
+        longest = int(lengths.max())
+        if longest > 1:
+            pad = list(grad.shape)
+            pad[axis] = 1
+            padded = xp.concatenate((grad, xp.zeros(pad, grad.dtype)), axis=axis)  # position len(source): zeros
+            for t in range(1, longest):
+                sums += xp.take(padded, xp.where(lengths > t, starts + t, len(source)), axis=axis)
     if len(starts) == size:  # every input position was read: the runs are 0, 1, ..., size - 1
         return sums
     shape = list(grad.shape)
     shape[axis] = size
     out = xp.zeros(shape, grad.dtype)
-    out[(slice(None),) * axis + (source[starts],)] = sums  # positions nobody read get no gradient
+    out[lead + (source[starts],)] = sums  # positions nobody read get no gradient
     return out
 
 
@@ -109,7 +129,7 @@ def _opmath(dtype):
 def _scale(n_in, n_out, align_corners, scale_factor, op_dtype):
     """Source pixels per output pixel (PyTorch's area_pixel_compute_scale)."""
     if align_corners:
-        return op_dtype((n_in - 1) / (n_out - 1)) if n_out > 1 else op_dtype(0)
+        return op_dtype(n_in - 1) / op_dtype(n_out - 1) if n_out > 1 else op_dtype(0)
     if scale_factor is not None and scale_factor > 0:
         return op_dtype(1.0 / scale_factor)  # the given factor's reciprocal, not n_in / n_out
     return op_dtype(n_in) / op_dtype(n_out)
@@ -213,7 +233,7 @@ def _per_axis(value, dims, name, x):
         if len(value) != dims:
             raise ShapeError(
                 f"{_OP}: {name} {tuple(value)} has {len(value)} entries but the input {fmt_shape(x.shape)} has "
-                f"{dims} spatial dim(s); give one {name} per spatial dim (input is (N, C, d1, ..., d{dims}))"
+                f"{dims} spatial dim(s) after (N, C); give one {name} per spatial dim"
             )
         return [_plain(v) for v in value]
     return [value] * dims
