@@ -392,7 +392,7 @@ def test_nan_loss_stops_the_trainer_with_step_and_last_finite_loss():
 @pytest.mark.parametrize("args, code, needles", [
     (["--model", "resnet"], 2, ["unknown model 'resnet'", "valid: cnn, gpt, mlp"]),
     (["--dataset", "imagenet"], 2, ["unknown dataset 'imagenet'", "digits", "spirals"]),
-    (["--optimizer", "adamax"], 2, ["unknown optimizer 'adamax'", "adam, adamw"]),
+    (["--optimizer", "lbfgs"], 2, ["unknown optimizer 'lbfgs'", "adam, adamax, adamw"]),
     (["--lr", "0"], 2, ["--lr", "positive number", "'0'"]),
     (["--lr", "-1"], 2, ["--lr", "positive number", "'-1'"]),
     (["--lr", "inf"], 2, ["--lr", "positive number"]),
