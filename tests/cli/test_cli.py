@@ -95,7 +95,7 @@ def _write_csv(path, rows):
 @pytest.mark.parametrize("args, code, expected", [
     (("--model", "resnet"), 2, "unknown model 'resnet'; valid: cnn, gpt, mlp"),
     (("--dataset", "imagenet"), 2, "unknown dataset 'imagenet'; valid: blobs, cifar10, circles, csv, digits"),
-    (("--optimizer", "lion"), 2, "unknown optimizer 'lion'; valid: adagrad, adam, adamw, rmsprop, sgd"),
+    (("--optimizer", "lion"), 2, "unknown optimizer 'lion'; valid: adadelta, adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd"),
     (("--scheduler", "warm"), 2, "unknown scheduler 'warm'"),
     (("--lr", "-1"), 2, "argument --lr: must be a positive number, got '-1'"),
     (("--lr", "0"), 2, "must be a positive number"),
