@@ -98,6 +98,48 @@ static void NAME(T *p, const T *g, T *m, T *v, T *vmax, Py_ssize_t n, double bet
 DEFINE_ADAM(float, adam_f32, sqrtf)
 DEFINE_ADAM(double, adam_f64, sqrt)
 
+/* SGD with momentum/Nesterov/weight decay on n elements, the order of operations of
+ * gradstep/optim/sgd.py (so both paths agree bit for bit):
+ *   d = ±g (+ θ·λ: computed as θλ + g, or θλ − g when maximizing)
+ *   no momentum: θ ← θ + d·(−γ)
+ *   momentum:    b ← d on the first step, else b·μ + d·(1 − τ) (b·μ + d when τ = 0)
+ *                θ ← θ + (b·μ + d)·(−γ) with Nesterov, else θ + b·(−γ) */
+#define DEFINE_SGD(T, NAME)                                                                    \
+GS_INLINE void NAME##_body(T *restrict p, const T *restrict g, T *restrict b, Py_ssize_t n,   \
+                           T lr, T wd, T mu, T damp, const int has_wd, const int maximize,     \
+                           const int momentum, const int first, const int nesterov,           \
+                           const int dampened)                                                 \
+{                                                                                              \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+        T d = has_wd ? (maximize ? p[i] * wd - g[i] : p[i] * wd + g[i]) : (maximize ? -g[i] : g[i]);\
+        if (!momentum) { p[i] = p[i] + d * -lr; continue; }                                    \
+        T bi = first ? d : (dampened ? b[i] * mu + d * damp : b[i] * mu + d);                  \
+        b[i] = bi;                                                                             \
+        p[i] = p[i] + (nesterov ? bi * mu + d : bi) * -lr;                                     \
+    }                                                                                          \
+}                                                                                              \
+GS_CLONES static void NAME##_plain(T *restrict p, const T *restrict g, Py_ssize_t n, T lr)    \
+{ NAME##_body(p, g, NULL, n, lr, 0, 0, 0, 0, 0, 0, 0, 0, 0); }                                 \
+GS_CLONES static void NAME##_momentum(T *restrict p, const T *restrict g, T *restrict b,      \
+                                      Py_ssize_t n, T lr, T mu)                                \
+{ NAME##_body(p, g, b, n, lr, 0, mu, 0, 0, 0, 1, 0, 0, 0); }                                   \
+static void NAME(T *p, const T *g, T *b, Py_ssize_t n, double lr, double wd, double momentum,  \
+                 double dampening, int nesterov, int maximize, int first)                      \
+{                                                                                              \
+    T l = (T)lr, w = (T)wd, mu = (T)momentum, damp = (T)(1.0 - dampening);                     \
+    int has_wd = wd != 0.0, mom = b != NULL, dampened = dampening != 0.0;                      \
+    if (!has_wd && !maximize && !mom) NAME##_plain(p, g, n, l);                                \
+    else if (!has_wd && !maximize && mom && !first && !nesterov && !dampened)                  \
+        NAME##_momentum(p, g, b, n, l, mu);                                                    \
+    else  /* the rarer variants: one loop with the flags read per element */                   \
+        for (Py_ssize_t i = 0; i < n; i++)                                                     \
+            NAME##_body(p + i, g + i, mom ? b + i : NULL, 1, l, w, mu, damp, has_wd, maximize, \
+                        mom, first, nesterov, dampened);                                       \
+}
+
+DEFINE_SGD(float, sgd_f32)
+DEFINE_SGD(double, sgd_f64)
+
 /* Get the buffers of `objs` (None allowed where `optional`); all C-contiguous, of the first
  * one's dtype (float32 or float64) and length. Returns how many were got, or -1 with an error set
  * (and everything released). */
@@ -174,6 +216,38 @@ static PyObject *py_adam(PyObject *self, PyObject *args)
                  decay, maximize);
     Py_END_ALLOW_THREADS
     release_buffers(b, 5);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(sgd_doc,
+"sgd(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov, maximize, first)\n"
+"\n"
+"One fused SGD update, in place, on 1-D contiguous float32/float64 buffers; momentum_buffer is\n"
+"None without momentum. See gradstep/optim/sgd.py for the maths.");
+
+static PyObject *py_sgd(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[3];
+    Py_buffer b[3];
+    double lr, wd, momentum, dampening;
+    int nesterov, maximize, first;
+    static const char *names[] = {"param", "grad", "momentum_buffer"};
+    static const int writable[] = {1, 0, 1}, optional[] = {0, 0, 1};
+    if (!PyArg_ParseTuple(args, "OOOddddppp:sgd", &objs[0], &objs[1], &objs[2], &lr, &wd, &momentum,
+                          &dampening, &nesterov, &maximize, &first))
+        return NULL;
+    if (get_buffers("sgd", objs, b, names, writable, optional, 3) < 0)
+        return NULL;
+    Py_ssize_t n = b[0].len / b[0].itemsize;
+    void *buf = b[2].obj != NULL ? b[2].buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (b[0].itemsize == 4)
+        sgd_f32(b[0].buf, b[1].buf, buf, n, lr, wd, momentum, dampening, nesterov, maximize, first);
+    else
+        sgd_f64(b[0].buf, b[1].buf, buf, n, lr, wd, momentum, dampening, nesterov, maximize, first);
+    Py_END_ALLOW_THREADS
+    release_buffers(b, 3);
     Py_RETURN_NONE;
 }
 
@@ -848,6 +922,7 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"adam", py_adam, METH_VARARGS, adam_doc},
+    {"sgd", py_sgd, METH_VARARGS, sgd_doc},
     {"maxpool2d_forward", py_maxpool_forward, METH_VARARGS, maxpool_doc},
     {"maxpool2d_backward", py_maxpool_backward, METH_VARARGS, maxpool_doc},
     {"relu", py_relu, METH_VARARGS, relu_doc},
