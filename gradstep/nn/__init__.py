@@ -25,7 +25,8 @@ from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, Lay
 from .parameter import Buffer, Parameter
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from . import utils  # noqa: E402  (clip_grad_norm_ & co., next to the modules they act on)
 
@@ -38,7 +39,8 @@ __all__ = [
     "Dropout", "Dropout1d", "Dropout2d", "Embedding", "Flatten", "Unflatten",
     "ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softmin",
     "Softplus", "Hardtanh", "LogSigmoid", "ELU", "Mish",
-    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+    "TransformerDecoder", "Transformer",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
