@@ -71,6 +71,20 @@ def static_value(x):
     return x
 
 
+class Filled(Const):
+    """A constant of one repeated value whose shape follows the batch: ``array`` is the example's,
+    ``shape`` has a Dyn where the batch size goes (the graph expands the value at run time)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, array, shape: tuple):
+        super().__init__(array)
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return f"Filled(shape={self.shape}, dtype={self.array.dtype})"
+
+
 class _Merger:
     def __init__(self, batch_a: int, batch_b: int):
         self.batch_a, self.step = batch_a, batch_b - batch_a
@@ -87,7 +101,7 @@ class _Merger:
         if isinstance(a, Const):
             same = a.array.shape == b.array.shape and a.array.dtype == b.array.dtype and numpy.array_equal(
                 a.array, b.array, equal_nan=a.array.dtype.kind in "fc")
-            return a if same else Varying(a)
+            return a if same else self._filled(a, b) or Varying(a)
         if isinstance(a, tuple):
             if len(a) != len(b):
                 return Varying(a)
@@ -104,6 +118,17 @@ class _Merger:
         except (TypeError, ValueError):
             return Varying(a)
 
+    def _filled(self, a: Const, b: Const):
+        """``a`` as a Filled constant, when both hold one value throughout and only the batch changes the shape."""
+        x, y = a.array, b.array
+        if x.dtype != y.dtype or x.ndim != y.ndim or not x.size or not y.size:
+            return None
+        value = x.flat[0]
+        if not ((x == value).all() and (y == value).all()):  # also refuses NaN fills
+            return None
+        shape = self(x.shape, y.shape)
+        return None if any(isinstance(d, Varying) for d in shape) else Filled(x, shape)
+
     def _dyn(self, a: int, b: int):
         k, rest = divmod(b - a, self.step)
         if rest:
@@ -119,7 +144,9 @@ def merge(a: Trace, b: Trace, batch_a: int, batch_b: int) -> Trace:
         raise ExportError(
             f"gradstep.onnx.export: the model runs different operations for batch sizes {batch_a} and {batch_b} "
             f"(first difference at op #{first}{f' in module {where!r}' if where else ''}): its control flow "
-            f"depends on the input, which one ONNX graph can't express; export with dynamic_batch=False"
+            f"depends on the input, which one ONNX graph can't express, or dim 0 of the input is not the batch "
+            f"(e.g. a time-major (L, N, H) input of a recurrent layer: use batch_first=True); export with "
+            f"dynamic_batch=False"
         )
     m = _Merger(batch_a, batch_b)
     for x, y in zip(a.ops, b.ops):

@@ -14,7 +14,7 @@ import itertools
 
 import numpy
 
-from ._batch import Dyn, Varying, is_dynamic
+from ._batch import Dyn, Filled, Varying, is_dynamic
 from ._trace import Const, Param, Value
 from .errors import ExportError
 
@@ -71,6 +71,9 @@ class GraphBuilder:
                 arr = self.trace.params[ref.name]
                 self.initializers[ref.name] = self.onnx.numpy_helper.from_array(_c_order(arr), ref.name)
             return ref.name
+        if isinstance(ref, Filled):  # one value, expanded to a shape that follows the batch
+            value = self.const(numpy.asarray(ref.array.flat[0], dtype=ref.array.dtype))
+            return self.node("Expand", [value, self.ints(ref.shape)])
         if isinstance(ref, Const):
             return self.const(ref.array)
         if isinstance(ref, Varying):
@@ -91,6 +94,8 @@ class GraphBuilder:
             return self.trace.shapes[ref.id]
         if isinstance(ref, Param):
             return tuple(self.trace.params[ref.name].shape)
+        if isinstance(ref, Filled):
+            return tuple(ref.shape)
         if isinstance(ref, Const):
             return tuple(ref.array.shape)
         return self.shape(ref.value)  # Varying

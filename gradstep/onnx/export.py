@@ -16,7 +16,7 @@ import os
 import numpy
 
 from ..autograd.tensor import Tensor
-from ._batch import Dyn, merge
+from ._batch import Dyn, Filled, merge
 from ._graph import GraphBuilder
 from ._registry import REFUSALS, converter_for, supported_ops
 from ._trace import Const, Param, Value, trace
@@ -226,7 +226,7 @@ def _ref_shape(traced, ref) -> tuple:
         return traced.shapes[ref.id]
     if isinstance(ref, Param):
         return traced.params[ref.name].shape
-    return ref.array.shape
+    return ref.shape if isinstance(ref, Filled) else ref.array.shape
 
 
 def _ref_dtype(traced, ref):
