@@ -1,4 +1,4 @@
-"""Converters for layer primitives: embedding, convolution, pooling, normalization, attention, dropout."""
+"""Converters for layer primitives: embedding, convolution, pooling, resampling, normalization, attention, dropout."""
 from __future__ import annotations
 
 import numpy
@@ -7,6 +7,7 @@ from ..ops.attention import ScaledDotProductAttention
 from ..ops.conv import Conv, ConvTranspose
 from ..ops.dropout import Dropout
 from ..ops.embedding import Embedding
+from ..ops.interpolate import NearestResample, SeparableResample
 from ..ops.normalization import BatchNorm, GroupNorm, LayerNorm
 from ..ops.pool import AdaptiveAvgPool, AvgPool, MaxPool
 from ._registry import converts, refuses
@@ -100,6 +101,122 @@ def _adaptive_avg_pool(g, op):
     y = g.node("MatMul", [x, cols_t])
     y = g.node("MatMul", [g.ref(g.static(p["rows"], "bins")), y])
     return _from_4d(g, y, rank, p["out_shape"])
+
+
+# -------------------------------------------------------------- resampling
+# interpolate's primitives hold, per spatial axis, the source pixel of each output pixel (nearest modes) or an
+# (out, in) weight matrix (linear, cubic, area). Where one ONNX Resize follows the same rule for these sizes, the
+# op is that Resize node: nearest picks must be the very same pixels (Resize's picks are computed here in the
+# float32 arithmetic onnxruntime uses), linear/cubic weights the same up to float32 rounding of the source
+# coordinates (so along axes of hundreds of pixels results differ by about 1e-5 of the input's range, as PyTorch's
+# do from onnxruntime's). Otherwise (area, a scale factor that isn't out / in, float64, ...) the op is exported as
+# what it computes: per axis a Gather of the source pixels or a MatMul with the weight matrix, exact by construction.
+_NEAREST_RESIZE = (("asymmetric", "floor"), ("half_pixel", "round_prefer_ceil"))  # torch nearest, nearest-exact
+_CUBIC_A = -0.75  # torch's bicubic constant, also Resize's cubic_coeff_a default
+
+
+def _resize_coordinates(n_in: int, n_out: int, transform: str):
+    """Resize's source coordinate of each output pixel along one axis, in float32 as onnxruntime computes it."""
+    f32 = numpy.float32
+    i = numpy.arange(n_out, dtype=f32)
+    if transform == "align_corners":
+        return i * f32(n_in - 1) / f32(n_out - 1) if n_out > 1 else numpy.zeros(n_out, f32)
+    scale = f32(n_out) / f32(n_in)  # what Resize derives from its sizes input
+    return i / scale if transform == "asymmetric" else (i + f32(0.5)) / scale - f32(0.5)
+
+
+def _resize_nearest_sources(n_in: int, n_out: int, transform: str, rounding: str):
+    x = _resize_coordinates(n_in, n_out, transform).astype(numpy.float64)
+    picked = numpy.floor(x) if rounding == "floor" else numpy.floor(x + 0.5)  # std::round: halves away from 0
+    return numpy.clip(picked, 0, n_in - 1).astype(numpy.int64)
+
+
+def _resize_matrix(n_in: int, n_out: int, transform: str, mode: str):
+    """The (n_out, n_in) weights of Resize's linear or cubic mode (edge pixels repeated outside)."""
+    x = _resize_coordinates(n_in, n_out, transform).astype(numpy.float64)
+    rows = numpy.arange(n_out)
+    m = numpy.zeros((n_out, n_in))
+    if mode == "linear":
+        x = numpy.clip(x, 0, n_in - 1)
+        i0 = numpy.floor(x).astype(numpy.int64)
+        t = x - i0
+        numpy.add.at(m, (rows, i0), 1 - t)
+        numpy.add.at(m, (rows, numpy.minimum(i0 + 1, n_in - 1)), t)
+        return m
+    i0 = numpy.floor(x).astype(numpy.int64)
+    t, a = x - i0, _CUBIC_A
+
+    def near(d):  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
+        numpy.add.at(m, (rows, numpy.clip(i0 + k - 1, 0, n_in - 1)), w)
+    return m
+
+
+def _resize(g, op, attrs: dict) -> str:
+    return g.node("Resize", [g.input(0), "", "", g.ints(op.shape)], **attrs)
+
+
+@converts(NearestResample)
+def _nearest_resample(g, op):
+    x, spatial = g.input(0), g.static(g.in_shape(0)[2:], "spatial size")
+    sources = [None if s is None else g.static(s, "source pixels").array for s in op.params["sources"]]
+    axes = [(d, n, src) for d, (n, src) in enumerate(zip(spatial, sources)) if src is not None]
+    if not axes:
+        return x
+    if g.in_dtype(0) == numpy.float32:
+        for transform, rounding in _NEAREST_RESIZE:
+            if all(numpy.array_equal(_resize_nearest_sources(n, len(src), transform, rounding), src)
+                   for _, n, src in axes):
+                return _resize(g, op, dict(mode="nearest", coordinate_transformation_mode=transform,
+                                           nearest_mode=rounding))
+    for d, _, src in axes:
+        x = g.node("Gather", [x, g.const(src.astype(numpy.int64))], axis=2 + d)
+    return x
+
+
+@converts(SeparableResample)
+def _separable_resample(g, op):
+    x, shape, dtype = g.input(0), g.in_shape(0), g.in_dtype(0)
+    spatial = g.static(shape[2:], "spatial size")
+    matrices = [None if m is None else g.static(m, "weights").array for m in op.params["matrices"]]
+    axes = [(d, n, m) for d, (n, m) in enumerate(zip(spatial, matrices)) if m is not None]
+    if not axes:
+        return x
+    cubic_ok = len(shape) == 4  # onnxruntime's cubic Resize takes (N, C, H, W) only
+    if dtype == numpy.float32:
+        for mode in ("linear", "cubic") if cubic_ok else ("linear",):
+            for transform in ("half_pixel", "align_corners"):
+                # Agreement within float32 rounding of coordinates up to n: a different rule differs by far more.
+                if all(numpy.abs(_resize_matrix(n, len(m), transform, mode) - m).max() <= 2e-6 * max(n, 4)
+                       for _, n, m in axes):
+                    attrs = dict(mode=mode, coordinate_transformation_mode=transform)
+                    if mode == "cubic":
+                        attrs.update(cubic_coeff_a=_CUBIC_A, exclude_outside=0)
+                    return _resize(g, op, attrs)
+    # As gradstep computes it: one product per axis, last axis first.
+    shape = list(shape)
+    for d, n, m in reversed(axes):
+        x = _matmul_along(g, x, shape, 2 + d, m.astype(dtype))
+        shape[2 + d] = m.shape[0]
+    return x
+
+
+def _matmul_along(g, x: str, shape: list, axis: int, matrix) -> str:
+    """``x`` with dim ``axis`` mapped by ``matrix`` (k, n): the dims after it folded into one for one MatMul."""
+    rank = len(shape)
+    if axis == rank - 1:
+        return g.node("MatMul", [x, g.const(numpy.ascontiguousarray(matrix.T))])
+    if axis == rank - 2:
+        return g.node("MatMul", [g.const(matrix), x])
+    trail = [g.static(s, "spatial size") for s in shape[axis + 1:]]
+    folded = g.reshape(x, tuple(shape[:axis + 1]) + (int(numpy.prod(trail)),))
+    y = g.node("MatMul", [g.const(matrix), folded])
+    return g.reshape(y, tuple(shape[:axis]) + (matrix.shape[0],) + tuple(trail))
 
 
 # ----------------------------------------------------------- normalization
