@@ -132,7 +132,7 @@ def test_resize_in_opset_17(roundtrip):
     assert "Resize" in _op_types(proto)
 
 
-def test_conv_upsample_model(roundtrip, data=R):
+def test_conv_upsample_model(roundtrip):
     gs.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(),
@@ -141,7 +141,7 @@ def test_conv_upsample_model(roundtrip, data=R):
         nn.Upsample(scale_factor=2),
         nn.Conv2d(4, 2, 1),
     )
-    proto, (out,) = roundtrip(model, gs.randn(2, 3, 5, 6), data.standard_normal((3, 3, 5, 6), dtype=np.float32))
+    proto, (out,) = roundtrip(model, gs.randn(2, 3, 5, 6), R.standard_normal((3, 3, 5, 6), dtype=np.float32))
     assert out.shape == (3, 2, 20, 24)
     assert _dims(proto.graph.output[0]) == ["batch", 2, 20, 24]
     assert [n.op_type for n in proto.graph.node].count("Resize") == 2
@@ -152,9 +152,9 @@ class _Recurrent(nn.Module):
     """A recurrent layer on batch-major inputs (the exporter's batch is dim 0 of every input): time-major layers
     and the states, (layers * directions, N, H), are transposed around it. Returns output, h_n[, c_n]."""
 
-    def __init__(self, layer, with_state=False):
+    def __init__(self, layer):
         super().__init__()
-        self.layer, self.with_state = layer, with_state
+        self.layer = layer
 
     def forward(self, x, *states):
         if not self.layer.batch_first:
@@ -194,7 +194,7 @@ RECURRENT_ROWS = [
 def test_recurrent(roundtrip, name, make, with_state):
     gs.manual_seed(1)
     layer = make()
-    model = _Recurrent(layer, with_state)
+    model = _Recurrent(layer)
     example = [gs.randn(2, 3, 4)] + [gs.tensor(s) for s in (_states(layer, 2) if with_state else ())]
     inputs = [R.standard_normal((5, 3, 4), dtype=np.float32)] + list(_states(layer, 5) if with_state else ())
     proto, outs = roundtrip(model, tuple(example), *inputs)
@@ -216,6 +216,14 @@ def test_time_major_layer_with_a_fixed_batch(roundtrip):
     x = R.standard_normal((6, 3, 4), dtype=np.float32)
     proto, _ = roundtrip(_Fn(lambda x: model(x)[0]), gs.tensor(x), x, dynamic_batch=False)
     assert _dims(proto.graph.input[0]) == [6, 3, 4]
+
+
+def test_unbatched_inputs_with_a_fixed_shape(roundtrip):
+    gs.manual_seed(6)
+    cell, layer = nn.GRUCell(4, 5), nn.LSTM(4, 5, 2, bidirectional=True)
+    x = R.standard_normal((3, 4), dtype=np.float32)  # (L, H_in) for the layer; its first step (H_in,) for the cell
+    _, (h, out) = roundtrip(_Fn(lambda x: (cell(x[0]), layer(x)[0])), gs.tensor(x), x, dynamic_batch=False)
+    assert h.shape == (5,) and out.shape == (3, 10)
 
 
 def test_time_major_input_with_dynamic_batch_says_why(tmp_path):
