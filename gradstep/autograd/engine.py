@@ -12,6 +12,30 @@ from ..backend import xp
 from ..errors import GradError
 
 
+class SliceGrad:
+    """The gradient of a basic-indexing view ``a[index]``: zero except ``values`` at ``index``.
+
+    A backward may return this instead of a full array (``BasicIndex`` does). The engine adds
+    it into the input's gradient in place, O(slice) instead of O(input): taking the steps of a
+    sequence one slice at a time stays linear in the sequence length, not quadratic.
+    """
+
+    __slots__ = ("shape", "index", "values")
+
+    def __init__(self, shape, index, values):
+        self.shape, self.index, self.values = shape, index, values
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    def dense(self):
+        """The full gradient array (a new one)."""
+        grad = xp.zeros(self.shape, dtype=self.values.dtype)
+        grad[self.index] = self.values
+        return grad
+
+
 def sum_to_shape(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``."""
     if grad.shape == shape:
@@ -89,10 +113,12 @@ def backward(tensor, gradient=None, retain_graph=False):
 
 def _run_backward(root, grads, retain_graph):
     """The backward loop: each node in topological order turns its output gradient into its inputs'."""
+    owned = set()  # ids of accumulation buffers the engine allocated itself (safe to add into in place)
     for node in _topological_order(root):
         grad_output = grads.pop(id(node), None)
         if grad_output is None:
             continue
+        owned.discard(id(grad_output))  # handed to a backward, which may pass it on: no longer ours alone
         if getattr(node, "_freed", False):
             _raise_freed(node)
         hooks = getattr(node, "_hooks", None)
@@ -110,6 +136,9 @@ def _run_backward(root, grads, retain_graph):
         for t, child, needed, g in zip(node.inputs, node.parents, node.needs_input_grad, input_grads):
             if g is None or not needed:
                 continue
+            if type(g) is SliceGrad:
+                _add_slice(t, child, g, grads, owned)
+                continue
             if g.shape != t._data.shape:
                 g = sum_to_shape(g, t._data.shape)
             if g.dtype != t._data.dtype:
@@ -119,9 +148,32 @@ def _run_backward(root, grads, retain_graph):
             else:
                 key = id(child)
                 prev = grads.get(key)
-                grads[key] = g if prev is None else prev + g
+                if prev is None:
+                    grads[key] = g
+                elif id(prev) in owned:
+                    prev += g  # our own accumulation buffer: add in place
+                else:
+                    grads[key] = prev + g
         if not retain_graph:
             _free(node)
+
+
+def _add_slice(t, child, g, grads, owned):
+    """Add a :class:`SliceGrad` into the gradient of ``t`` (a node's output, or a leaf)."""
+    values = g.values if g.values.dtype == t._data.dtype else g.values.astype(t._data.dtype)
+    if child is None:
+        if t.grad is None or t._hooks:
+            _accumulate_leaf(t, SliceGrad(g.shape, g.index, values).dense(), True)
+        else:
+            t.grad._data[g.index] += values
+        return
+    key = id(child)
+    prev = grads.get(key)
+    if prev is None or id(prev) not in owned:
+        buf = xp.zeros(t._data.shape, dtype=t._data.dtype) if prev is None else xp.array(prev, copy=True)
+        owned.add(id(buf))
+        grads[key] = prev = buf
+    prev[g.index] += values
 
 
 def _accumulate_leaf(t, g, fresh=False):

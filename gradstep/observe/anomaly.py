@@ -21,6 +21,7 @@ import traceback
 
 import numpy
 
+from ..autograd.engine import SliceGrad
 from ..autograd.function import Function
 from ..errors import GradstepError
 from .hooks import all_finite
@@ -159,6 +160,8 @@ def _checked_backward(ctx, backward):
         grads = backward(grad_output)
         tup = grads if type(grads) is tuple else (grads,)
         for i, g in enumerate(tup):
+            if type(g) is SliceGrad:
+                g = g.values
             if g is not None and g.dtype.kind in "fc" and not all_finite(g) and all_finite(grad_output):
                 op, layer, where = type(ctx).__name__, ctx._anomaly_layer, ctx._anomaly_where
                 fix = _FIXES.get(op, _DEFAULT_FIX)

@@ -16,6 +16,7 @@ import numbers
 
 import numpy
 
+from ..autograd.engine import SliceGrad
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor, _as_tensor
@@ -179,9 +180,8 @@ class BasicIndex(Function):
         return a[index]
 
     def backward(self, grad_output):
-        grad = xp.zeros(self.shape, dtype=grad_output.dtype)
-        grad[self.index] = grad_output
-        return grad
+        # Zero except at the slice: the engine adds it into the input's gradient in place.
+        return SliceGrad(self.shape, self.index, grad_output)
 
 
 class AdvancedIndex(Function):
