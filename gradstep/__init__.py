@@ -18,6 +18,7 @@ from . import ops as _ops
 from .creation import *  # noqa: F401,F403
 from .creation import __all__ as _creation_all
 from .serialization import save, load
+from .devices import device
 
 globals().update({k: v for k, v in _ops.PUBLIC.items() if not k.startswith("_")})
 

@@ -16,6 +16,7 @@ import numpy
 
 from .. import backend
 from ..backend import xp
+from ..devices import CPU as _CPU, device as _device
 from ..errors import DTypeError, GradError, ShapeError, fmt_shape
 from .grad_mode import is_grad_enabled
 from ..errors import ArgumentTypeError, GradstepError, InvalidArgument, StateError
@@ -197,8 +198,9 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _device:
+        """Always ``device(type='cpu')``: gradstep computes with NumPy."""
+        return _CPU
 
     @property
     def is_leaf(self) -> bool:
@@ -569,8 +571,8 @@ class Tensor:
         for a in (*args, kwargs.get("device")):
             if isinstance(a, Tensor):
                 dtype = a._data.dtype
-            elif isinstance(a, str):
-                d = _parse_dtype_or_device(a)
+            elif isinstance(a, (str, _device)):
+                d = _parse_dtype_or_device(str(a))
                 if d is not None:
                     dtype = d
             elif a is not None:
