@@ -40,7 +40,8 @@ def __getattr__(name):
     # Subpackages are imported on first use so `import gradstep` stays fast.
     import importlib
 
-    if name in ("nn", "optim", "data", "train", "observe", "testing", "distributed", "onnx", "models", "interop", "cli", "autograd"):
+    if name in ("nn", "optim", "data", "train", "observe", "testing", "distributed", "onnx", "models", "interop", "cli", "autograd",
+                "cuda", "utils"):
         return importlib.import_module(f".{name}", __name__)
     if name == "gradcheck":
         from .testing.gradcheck import gradcheck

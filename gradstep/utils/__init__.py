@@ -1,0 +1,7 @@
+"""``gradstep.utils``: PyTorch's ``torch.utils`` path, so ``torch.utils.data.DataLoader`` is found.
+
+``gradstep.utils.data`` is :mod:`gradstep.data` under the name PyTorch scripts use.
+"""
+from . import data
+
+__all__ = ["data"]

@@ -1,0 +1,24 @@
+"""Module paths PyTorch scripts reach through ``torch.``: ``cuda`` (the device queries) and ``utils.data``."""
+import gradstep as gs
+
+
+def test_cuda_queries_answer_as_torch_without_a_gpu(torch):
+    assert gs.cuda.is_available() is False
+    assert gs.cuda.device_count() == 0
+    assert gs.cuda.manual_seed(1) is None and gs.cuda.manual_seed_all(1) is None
+    if not torch.cuda.is_available():
+        assert gs.cuda.device_count() == torch.cuda.device_count()
+    device = gs.device("cuda" if gs.cuda.is_available() else "cpu")
+    assert device == gs.device("cpu")
+
+
+def test_utils_data_is_gradstep_data():
+    import gradstep.utils.data as data
+    from gradstep.utils.data import DataLoader, TensorDataset
+
+    assert gs.utils.data is data
+    assert DataLoader is gs.data.DataLoader and TensorDataset is gs.data.TensorDataset
+    assert data.Subset is gs.data.Subset and data.random_split is gs.data.random_split
+    assert set(data.__all__) == set(gs.data.__all__)
+    loader = gs.utils.data.DataLoader(gs.utils.data.TensorDataset(gs.arange(6.0)), batch_size=4)
+    assert [b[0].tolist() for b in loader] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
