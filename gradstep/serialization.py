@@ -200,6 +200,15 @@ def _read(f) -> tuple[bytes, str]:
         raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
 
 
+def _has_safetensors_header(data: bytes) -> bool:
+    """True when ``data`` starts as a safetensors file: an 8-byte little-endian length, then that much JSON.
+
+    Checked before the pickle signatures, since a header length such as 0x580 also starts with byte 0x80.
+    """
+    n = int.from_bytes(data[:8], "little")
+    return len(data) >= 8 and 8 + n <= len(data) and data[8:9] == b"{"
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Read what :func:`save` wrote (or any ``.safetensors`` file, as ``{name: Tensor}``).
 
@@ -210,7 +219,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     from .interop.safetensors import load as from_bytes, read_metadata
 
     data, source = _read(f)
-    if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
+    if not _has_safetensors_header(data) and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):
         raise CheckpointError(
             f"{source} looks like a PyTorch pickle file; gradstep never unpickles files: convert it with "
             f"safetensors (safetensors.torch.save_file) and load that"

@@ -147,6 +147,28 @@ def test_refuses_pickles_and_other_files(tmp_path, torch):
         gs.load(good)
 
 
+@pytest.mark.parametrize("header_length", [0x580, 0x4B50])
+def test_header_length_that_starts_like_a_pickle_still_loads(tmp_path, header_length):
+    """A safetensors file's 8-byte header length may begin with 0x80 (0x580) or b"PK" (0x4b50), like pickles."""
+    path = tmp_path / "ck.safetensors"
+
+    def saved(n):
+        state = {"w" * n: gs.ones(2)}
+        gs.save(state, path)
+        return state, int.from_bytes(path.read_bytes()[:8], "little")
+
+    base = saved(1)[1]
+    per_char = (saved(1001)[1] - base) / 1000
+    n = max(1, int((header_length - base) / per_char) - 8)  # a little short, then step up to the exact size
+    state, got = saved(n)
+    while got < header_length:
+        n += 1
+        state, got = saved(n)
+    assert got == header_length, (got, header_length)
+    assert path.read_bytes()[:2] in (b"\x80\x05", b"PK")
+    _equal(gs.load(path), state)
+
+
 def test_unsupported_objects_are_named():
     with pytest.raises(TypeError, match=r"save: can't store Linear at the top level.*state_dict\(\)"):
         gs.save(nn.Linear(2, 2), io.BytesIO())
