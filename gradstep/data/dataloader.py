@@ -37,6 +37,12 @@ class DataLoader:
             ``get_batch`` fast path).
         generator: a ``numpy.random.Generator`` from which the loader's seed is drawn.
         prefetch: prepare this many batches ahead in a background thread (0: none).
+        num_workers: PyTorch's worker processes; here ``num_workers > 0`` loads
+            in the background thread, ``2 * num_workers`` batches ahead (PyTorch's
+            default ``prefetch_factor`` of 2 per worker) unless ``prefetch`` is
+            given. The batches are the same for every value.
+        pin_memory: accepted for PyTorch scripts; no effect (there is no device
+            memory to copy to).
         seed: the loader's seed itself (else drawn from ``generator`` or, by
             default, from gradstep's global generator, so ``gradstep.manual_seed``
             before building the loader fixes everything below).
@@ -72,7 +78,8 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler=None,
                  batch_sampler=None, drop_last: bool = False, collate_fn: Callable | None = None,
-                 generator=None, prefetch: int = 0, seed: int | None = None):
+                 generator=None, prefetch: int = 0, seed: int | None = None, *, num_workers: int = 0,
+                 pin_memory: bool = False):
         try:
             n = len(dataset)
         except TypeError:
@@ -84,6 +91,9 @@ class DataLoader:
             raise InvalidArgument(f"DataLoader: batch_size must be a positive int or None, got {batch_size!r}")
         if not isinstance(prefetch, (int, numpy.integer)) or isinstance(prefetch, bool) or prefetch < 0:
             raise InvalidArgument(f"DataLoader: prefetch must be a non-negative int, got {prefetch!r}")
+        if not isinstance(num_workers, (int, numpy.integer)) or isinstance(num_workers, bool) or num_workers < 0:
+            raise InvalidArgument(f"DataLoader: num_workers must be a non-negative int (0 loads in the main process), "
+                                  f"got {num_workers!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise ArgumentTypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         if sampler is not None and shuffle:
@@ -95,7 +105,8 @@ class DataLoader:
 
         self.dataset = dataset
         self.seed = _check_seed(seed, "DataLoader") if seed is not None else draw_seed(generator)
-        self.prefetch = int(prefetch)
+        self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
+        self.prefetch = int(prefetch) if prefetch or not num_workers else 2 * self.num_workers
         self.drop_last = bool(drop_last)
         if batch_sampler is not None:
             self.batch_size = None

@@ -197,3 +197,20 @@ def test_argument_errors():
         DataLoader(_ds(), prefetch=-1)
     with pytest.raises(TypeError, match="must define __len__"):
         DataLoader(iter([1, 2]))
+
+
+def test_num_workers_and_pin_memory_give_torchs_batches(torch):
+    """PyTorch scripts pass num_workers/pin_memory: accepted, loading ahead in a thread, same batches as torch."""
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    theirs = list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x)), batch_size=4))
+    loader = DataLoader(TensorDataset(x), batch_size=4, num_workers=2, pin_memory=True)
+    assert (loader.num_workers, loader.pin_memory, loader.prefetch) == (2, True, 4)
+    assert DataLoader(_ds(), num_workers=2, prefetch=1).prefetch == 1
+    assert DataLoader(_ds(), num_workers=0).prefetch == 0
+    ours = list(loader)
+    assert len(ours) == len(theirs) == 3
+    for (a,), (b,) in zip(ours, theirs):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="num_workers must be a non-negative int"):
+            DataLoader(_ds(), num_workers=bad)
