@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.tensor import Tensor
-from ..backend import xp
-from ..errors import ArgumentTypeError, GradError, InvalidArgument, ShapeError, fmt_shape
+from ...autograd.tensor import Tensor
+from ...backend import xp
+from ...errors import ArgumentTypeError, GradError, InvalidArgument, ShapeError, fmt_shape
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters"]
