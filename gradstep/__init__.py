@@ -41,7 +41,7 @@ def __getattr__(name):
     import importlib
 
     if name in ("nn", "optim", "data", "train", "observe", "testing", "distributed", "onnx", "models", "interop", "cli", "autograd",
-                "cuda", "utils"):
+                "cuda", "utils", "accelerator", "backends"):
         return importlib.import_module(f".{name}", __name__)
     if name == "gradcheck":
         from .testing.gradcheck import gradcheck
