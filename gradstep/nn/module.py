@@ -18,10 +18,11 @@ import numpy
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..devices import _TYPES as _DEVICE_TYPES
 from ..backend import xp
 from ..errors import (
-    ArgumentTypeError, AttributeNotFound, CheckpointError, InvalidArgument, KeyNotFound, NotSupported, StateError,
-    fmt_shape,
+    ArgumentTypeError, AttributeNotFound, CheckpointError, GradError, InvalidArgument, KeyNotFound, NotSupported,
+    StateError, fmt_shape,
 )
 from .parameter import Buffer, Parameter
 
@@ -85,6 +86,13 @@ def _as_array(value, key):
         raise ArgumentTypeError(
             f"load_state_dict: value for key {key!r} must be a Tensor or an array, got {type(value).__name__}"
         ) from None
+
+
+def _require_cpu(device) -> None:
+    """``Module.to``'s device: None, a dtype name or the CPU; a GradError for another device."""
+    name = str(device).split(":")[0]
+    if device is not None and name != "cpu" and name in _DEVICE_TYPES:
+        raise GradError(f"Module.to: gradstep computes on the CPU with NumPy; device {str(device)!r} is not available")
 
 
 class Module:
@@ -532,9 +540,11 @@ class Module:
         """``to(dtype)`` converts floating parameters and buffers in place (the objects stay the same).
 
         Device arguments ("cpu") and ``to(tensor)`` are accepted; only the dtype matters.
+        Another device ("cuda", ``device("mps")``) raises GradError, as PyTorch does
+        without that device, rather than leaving the model where it is.
         """
         dtype = kwargs.pop("dtype", None)
-        kwargs.pop("device", None)
+        _require_cpu(kwargs.pop("device", None))
         kwargs.pop("non_blocking", None)
         if kwargs:
             raise ArgumentTypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
@@ -542,6 +552,7 @@ class Module:
             if isinstance(a, Tensor):
                 dtype = a.dtype
             elif a is None or isinstance(a, str) or type(a).__name__ == "device":
+                _require_cpu(a)
                 continue
             else:
                 dtype = a

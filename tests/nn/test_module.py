@@ -250,6 +250,8 @@ def test_to_dtype_keeps_identity():
     m.double()
     assert m.scale.dtype == np.float64
     m.to("cpu")
+    m.to(gs.device("cpu"), non_blocking=True)
+    m.to(device="cpu:0")
     m.to(gs.zeros(1, dtype=gs.float32))
     assert m.scale.dtype == np.float32
     with pytest.raises(TypeError, match="floating point"):
@@ -409,3 +411,14 @@ def test_fast_call_path_overhead():
     direct = min(timeit.repeat(lambda: m.forward(x), number=2000, repeat=5))
     called = min(timeit.repeat(lambda: m(x), number=2000, repeat=5))
     assert called < direct * 4 + 1e-3
+
+
+def test_to_another_device_raises_like_torch_without_it(torch):
+    """PyTorch raises when the model can't move (no CUDA); gradstep too, instead of silently staying put."""
+    for device in ("cuda", "cuda:0", "mps"):
+        with pytest.raises((AssertionError, RuntimeError)):
+            torch.nn.Linear(2, 2).to(device)
+    m = nn.Linear(2, 2)
+    for args, kwargs in [(("cuda",), {}), ((gs.device("cuda", 1),), {}), (("mps",), {}), ((), {"device": "cuda"})]:
+        with pytest.raises(gs.GradError, match="Module.to: gradstep computes on the CPU.*not available"):
+            m.to(*args, **kwargs)
