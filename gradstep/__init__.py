@@ -19,6 +19,8 @@ from .creation import *  # noqa: F401,F403
 from .creation import __all__ as _creation_all
 from .serialization import save, load
 from .devices import device
+from .legacy_tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                                  IntTensor, LongTensor, ShortTensor)
 
 globals().update({k: v for k, v in _ops.PUBLIC.items() if not k.startswith("_")})
 

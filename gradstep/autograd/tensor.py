@@ -115,13 +115,15 @@ class Tensor:
 
     Args:
         data: nested lists, a Python number, a NumPy array or another Tensor.
-        dtype: optional dtype; Python floats give float32, ints give int64.
+        dtype: optional dtype; as in PyTorch, the class makes the default float dtype
+            (float32) of any data but a Tensor, whose dtype it keeps. ``gradstep.tensor``
+            infers it instead (ints give int64).
         requires_grad: record operations on this tensor so ``backward`` can
             compute its gradient (floating dtypes only).
 
     PyTorch's legacy sizes form also works: ``Tensor(2, 3)`` is a (2, 3)
-    float32 tensor (of zeros; PyTorch leaves it uninitialised) and ``Tensor()``
-    an empty one. Prefer :func:`gradstep.tensor` and :func:`gradstep.zeros`.
+    float32 tensor (of zeros; PyTorch leaves it uninitialised), ``Tensor(3)``
+    one of shape (3,) and ``Tensor()`` an empty one. Prefer :func:`gradstep.tensor` and :func:`gradstep.zeros`.
 
     Example:
         >>> w = Tensor([2.0, -1.0], requires_grad=True)
@@ -134,9 +136,11 @@ class Tensor:
     __array_ufunc__ = None  # make NumPy defer `array * tensor` to Tensor.__rmul__
 
     def __init__(self, data=None, *sizes, dtype=None, requires_grad: bool = False):
-        if data is None or sizes:  # the legacy sizes form: Tensor(), Tensor(2, 3)
+        if data is None or sizes or type(data) is int:  # the legacy sizes form: Tensor(), Tensor(3), Tensor(2, 3)
             arr = _zeros_of_sizes(() if data is None else (data, *sizes), dtype)
         else:
+            if dtype is None and not isinstance(data, Tensor):  # like torch.Tensor([1, 2]): the default float dtype
+                dtype = backend.default_dtype()
             try:
                 arr = _to_array(data, dtype)
             except GradstepError:
@@ -582,9 +586,11 @@ class Tensor:
         return _ops.cast(self, numpy.dtype(dtype))
 
     def type(self, dtype=None):
-        """Without an argument, the type name (``"gradstep.FloatTensor"``); else ``to(dtype)``."""
+        """Without an argument, the type name (``"gradstep.FloatTensor"``); else ``to(dtype)`` (or a legacy class)."""
         if dtype is None:
             return "gradstep." + _TYPE_NAMES.get(self._data.dtype.name, self._data.dtype.name) + "Tensor"
+        if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), numpy.dtype):
+            dtype = dtype.dtype  # a legacy class: t.type(gradstep.LongTensor)
         if isinstance(dtype, str):
             name = dtype.split(".")[-1]
             if name.endswith("Tensor"):

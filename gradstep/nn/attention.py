@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.tensor import Tensor
+from ..creation import tensor as _tensor_of  # keeps the data's dtype (the Tensor class makes float32)
 from ..backend import xp
 from ..errors import ArgumentTypeError, DTypeError, InvalidArgument, ShapeError, fmt_shape
 from . import functional as F
@@ -20,7 +21,7 @@ def _additive_mask(mask, dtype, name: str):
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
-        mask = Tensor(mask)
+        mask = _tensor_of(mask)
     kind = mask.dtype.kind
     if kind == "b":
         arr = xp.where(mask._data, xp.asarray(-math.inf, dtype=dtype), xp.asarray(0, dtype=dtype))

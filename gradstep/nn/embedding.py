@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from ..creation import tensor as _tensor_of  # keeps the data's dtype (the Tensor class makes float32)
 from ..errors import InvalidArgument, ShapeError, fmt_shape
 from . import functional as F
 from . import init
@@ -90,7 +91,7 @@ class Embedding(Module):
                         sparse: bool = False) -> "Embedding":
         """An Embedding whose table is ``embeddings`` (2-d; shared, not copied); frozen by default."""
         if not isinstance(embeddings, Tensor):
-            embeddings = Tensor(embeddings)
+            embeddings = _tensor_of(embeddings)
         if embeddings.ndim != 2:
             raise ShapeError(f"Embedding.from_pretrained: embeddings must be 2-d, got shape {fmt_shape(embeddings.shape)}")
         rows, cols = embeddings.shape

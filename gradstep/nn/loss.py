@@ -9,6 +9,7 @@ import numbers
 import warnings
 
 from ..autograd.tensor import Tensor
+from ..creation import tensor as _tensor_of  # keeps the data's dtype (the Tensor class makes float32)
 from . import functional as F
 from ..errors import ArgumentTypeError, InvalidArgument
 from .module import Module
@@ -34,7 +35,7 @@ def _legacy_reduction(size_average, reduce) -> str:
 def _as_buffer(value):
     if value is None or isinstance(value, Tensor):
         return value
-    return Tensor(value)
+    return _tensor_of(value)
 
 
 class _Loss(Module):
