@@ -622,6 +622,7 @@ UNK_IDX, PAD_IDX, BOS_IDX, EOS_IDX = 0, 1, 2, 3
 def seq2seq(lib):
     torch, nn = lib, lib.nn
     from_rnn = lib.nn.utils.rnn
+    DataLoader = lib.utils.data.DataLoader
     Transformer = nn.Transformer
     DEVICE = torch.device("cpu")
 
@@ -712,10 +713,12 @@ def seq2seq(lib):
         tgt_batch = from_rnn.pad_sequence(tgt_batch, padding_value=PAD_IDX)
         return src_batch, tgt_batch
 
-    def train_epoch(model, optimizer, loss_fn, batches):
+    def train_epoch(model, optimizer, loss_fn, train_iter, BATCH_SIZE):
         model.train()
         losses = []
-        for src, tgt in batches:
+        train_dataloader = DataLoader(train_iter, batch_size=BATCH_SIZE, collate_fn=collate_fn)
+
+        for src, tgt in train_dataloader:
             src = src.to(DEVICE)
             tgt = tgt.to(DEVICE)
 
@@ -792,12 +795,13 @@ def test_seq2seq_transformer(torch):
         models[lib] = transformer
         loss_fn = lib.nn.CrossEntropyLoss(ignore_index=PAD_IDX)
         optimizer = lib.optim.Adam(transformer.parameters(), lr=0.001, betas=(0.9, 0.98), eps=1e-9)
-        batches = [script.collate_fn(pairs[i:i + 3]) for i in range(0, len(pairs), 3)]
-        assert batches[0][0].dtype == lib.int64 and batches[0][0].shape[1] == 3
-        losses = script.train_epoch(transformer, optimizer, loss_fn, batches)
-        losses += script.train_epoch(transformer, optimizer, loss_fn, batches)
+        src, tgt = script.collate_fn(pairs[:3])
+        assert src.dtype == lib.int64 and src.shape == (max(len(p[0]) for p in pairs[:3]) + 2, 3)
+        losses = script.train_epoch(transformer, optimizer, loss_fn, pairs, BATCH_SIZE=3)
+        losses += script.train_epoch(transformer, optimizer, loss_fn, pairs, BATCH_SIZE=3)
         results[lib] = losses, script.translate(transformer, pairs[0][0])
     (g_losses, g_tokens), (t_losses, t_tokens) = results[gs], results[torch]
+    assert len(g_losses) == len(t_losses) == 4
     np.testing.assert_allclose(g_losses, t_losses, rtol=2e-5, atol=2e-5)
     assert g_tokens == t_tokens and g_tokens[0] == BOS_IDX
     # The key part of each in_proj_bias has a zero gradient in exact arithmetic (q·(k + b) shifts every score
