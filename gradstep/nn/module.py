@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, _parse_dtype_or_device
 from ..devices import _TYPES as _DEVICE_TYPES
 from ..backend import xp
 from ..errors import (
@@ -551,9 +551,13 @@ class Module:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif a is None or isinstance(a, str) or type(a).__name__ == "device":
+            elif isinstance(a, str):  # "cpu", or a dtype name as Tensor.to takes ("float64")
                 _require_cpu(a)
-                continue
+                parsed = _parse_dtype_or_device(a)
+                if parsed is not None:
+                    dtype = parsed
+            elif a is None or type(a).__name__ == "device":
+                _require_cpu(a)
             else:
                 dtype = a
         if dtype is None:

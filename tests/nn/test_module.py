@@ -422,3 +422,14 @@ def test_to_another_device_raises_like_torch_without_it(torch):
     for args, kwargs in [(("cuda",), {}), ((gs.device("cuda", 1),), {}), (("mps",), {}), ((), {"device": "cuda"})]:
         with pytest.raises(gs.GradError, match="Module.to: gradstep computes on the CPU.*not available"):
             m.to(*args, **kwargs)
+
+
+def test_module_to_takes_dtype_names_like_tensor_to():
+    import gradstep as gs
+
+    m = gs.nn.Linear(2, 2)
+    assert m.to("float64") is m and m.weight.dtype == gs.float64 and m.bias.dtype == gs.float64
+    m.to("cpu")
+    assert m.weight.dtype == gs.float64
+    with pytest.raises(TypeError, match="'floaty' is neither a dtype nor the device 'cpu'"):
+        m.to("floaty")
