@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..errors import InvalidArgument
-from .optimizer import Optimizer, apply_update, check_number, gather_grads
+from .optimizer import Optimizer, apply_update, check_number, check_torch_flags, gather_grads
 from ._moments import add_square_
 
 
@@ -29,12 +29,18 @@ class Adadelta(Optimizer):
         eps: ε added inside the square roots for stability (default 1e-6).
         weight_decay: L2 penalty λ added to the gradient (default 0).
         maximize: maximize the objective instead of minimizing.
+        foreach: accepted as in PyTorch; no effect on the results (gradstep always updates all
+            parameters of a group at once on flat buffers).
+        capturable, differentiable: only False; True raises NotSupported (no CUDA graphs, no
+            differentiating through the step).
 
     State per parameter: ``step`` (float), ``square_avg`` (v), ``acc_delta`` (u).
     """
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
-                 *, maximize: bool = False):
+                 foreach: bool | None = None, *, capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False):
+        check_torch_flags("Adadelta", capturable, differentiable)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 

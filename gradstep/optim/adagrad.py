@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, apply_update, check_number, gather_grads
+from .optimizer import Optimizer, apply_update, check_number, check_torch_flags, gather_grads
 
 
 class Adagrad(Optimizer):
@@ -26,12 +26,18 @@ class Adagrad(Optimizer):
         initial_accumulator_value: starting value s_0 of the sums (default 0).
         eps: ε added to the denominator (default 1e-10).
         maximize: maximize the objective instead of minimizing.
+        foreach, fused: accepted as in PyTorch; no effect on the results (gradstep always updates all
+            parameters of a group at once on flat buffers).
+        differentiable: only False; True raises NotSupported (differentiating through the step is
+            not available).
 
     State per parameter (created with the optimizer, as in PyTorch): ``step``, ``sum`` (s).
     """
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False):
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None):
+        check_torch_flags("Adagrad", differentiable=differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
         super().__init__(params, defaults)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import native
 from ..backend import xp
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, check_torch_flags
 from ..errors import InvalidArgument
 
 
@@ -12,11 +12,11 @@ class Adam(Optimizer):
 
     .. code-block:: text
 
-        input: lr γ, betas (β1, β2), eps ε, weight_decay λ, amsgrad, maximize
+        input: lr γ, betas (β1, β2), eps ε, weight_decay λ, amsgrad, maximize, decoupled_weight_decay
         m_0 = 0, v_0 = 0, v̂max_0 = 0
         for t = 1, 2, ...:
             g_t = ∇θ f(θ_{t-1})                (−∇ if maximize)
-            if λ ≠ 0:  g_t = g_t + λ θ_{t-1}   (AdamW instead: θ_{t-1} = θ_{t-1} (1 − γ λ))
+            if λ ≠ 0:  g_t = g_t + λ θ_{t-1}   (decoupled/AdamW instead: θ_{t-1} = θ_{t-1} (1 − γ λ))
             m_t = β1 m_{t-1} + (1 − β1) g_t
             v_t = β2 v_{t-1} + (1 − β2) g_t²
             if amsgrad:  v̂max_t = max(v̂max_{t-1}, v_t);  v = v̂max_t  else  v = v_t
@@ -30,6 +30,12 @@ class Adam(Optimizer):
         weight_decay: L2 penalty λ added to the gradient (default 0).
         amsgrad: use the running maximum of v (AMSGrad).
         maximize: maximize the objective instead of minimizing.
+        decoupled_weight_decay: shrink the parameters directly instead of adding λθ to the gradient
+            (then this is AdamW); a parameter group may set it too.
+        foreach, fused: accepted as in PyTorch; no effect on the results (gradstep always updates all
+            parameters of a group at once on flat buffers, with a compiled fused kernel when built).
+        capturable, differentiable: only False; True raises NotSupported (no CUDA graphs, no
+            differentiating through the step).
 
     State per parameter: ``step`` (float), ``exp_avg`` (m), ``exp_avg_sq`` (v)
     and ``max_exp_avg_sq`` (with amsgrad).
@@ -45,12 +51,27 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    """True for AdamW: every group decouples, also after loading a state dict (as PyTorch's AdamW)."""
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        check_torch_flags(type(self).__name__, capturable, differentiable)
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
-                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As :meth:`Optimizer.load_state_dict`; a group saved without ``decoupled_weight_decay`` (an older
+        checkpoint) gets this class's kind: False for Adam, and AdamW always decouples (as in PyTorch)."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            if self._decoupled:
+                group["decoupled_weight_decay"] = True
+            else:
+                group.setdefault("decoupled_weight_decay", False)
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -72,7 +93,8 @@ class Adam(Optimizer):
         v_max = flat.slot("max_exp_avg_sq") if group["amsgrad"] else None
         bias_correction1 = 1 - beta1 ** step
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-        l2, decay = (0.0, 1 - lr * wd) if self._decoupled else (wd, 1.0)
+        decoupled = bool(group.get("decoupled_weight_decay", self._decoupled))
+        l2, decay = (0.0, 1 - lr * wd) if decoupled else (wd, 1.0)
         # γ/bc1 · m / (√v/√bc2 + ε) = (γ √bc2 / bc1) · m / (√v + ε √bc2): one pass fewer.
         args = (beta1, beta2, eps * bias_correction2_sqrt, -lr * bias_correction2_sqrt / bias_correction1,
                 l2, decay, group["maximize"])
@@ -152,10 +174,16 @@ class AdamW(Adam):
         weight_decay: decoupled decay coefficient λ (default 1e-2, as in PyTorch).
         amsgrad: use the running maximum of v (AMSGrad).
         maximize: maximize the objective instead of minimizing.
+        foreach, fused: accepted as in PyTorch; no effect on the results (see :class:`Adam`).
+        capturable, differentiable: only False; True raises NotSupported.
     """
 
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

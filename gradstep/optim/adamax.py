@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, apply_update, check_number, gather_grads
+from .optimizer import Optimizer, apply_update, check_number, check_torch_flags, gather_grads
 from ._moments import check_betas, lerp_
 
 
@@ -27,12 +27,18 @@ class Adamax(Optimizer):
         eps: ε added to |g| for stability (default 1e-8).
         weight_decay: L2 penalty λ added to the gradient (default 0).
         maximize: maximize the objective instead of minimizing.
+        foreach: accepted as in PyTorch; no effect on the results (gradstep always updates all
+            parameters of a group at once on flat buffers).
+        capturable, differentiable: only False; True raises NotSupported (no CUDA graphs, no
+            differentiating through the step).
 
     State per parameter: ``step`` (float), ``exp_avg`` (m), ``exp_inf`` (u).
     """
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, maximize: bool = False):
+                 weight_decay: float = 0.0, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False):
+        check_torch_flags("Adamax", capturable, differentiable)
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)

@@ -55,6 +55,26 @@ def check_number(owner: str, name: str, value, low: float = 0.0, high: float | N
         raise InvalidArgument(f"{owner}: invalid {label}: {name}={value!r}; expected a number {expected}")
 
 
+IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
+"""PyTorch's options that choose how a step is computed, not what it computes. gradstep's param_groups
+don't keep them: groups given with them (or loaded from a PyTorch state dict) are checked and dropped."""
+
+
+def check_torch_flags(owner: str, capturable=False, differentiable=False) -> None:
+    """Refuse PyTorch's ``capturable``/``differentiable`` flags when True (gradstep can't honour them).
+
+    ``foreach`` and ``fused`` need no check: gradstep always updates a group's
+    parameters together on flat buffers, so they change nothing.
+    """
+    if capturable:
+        raise NotSupported(f"{owner}: capturable={capturable!r} is not available in gradstep (it makes the step "
+                           f"capturable in CUDA graphs, and gradstep runs on the CPU); pass capturable=False")
+    if differentiable:
+        raise NotSupported(f"{owner}: differentiable={differentiable!r} is not available in gradstep (autograd "
+                           f"does not record the optimizer step, so it can't be differentiated through); "
+                           f"pass differentiable=False")
+
+
 _CHUNK = 1 << 17
 """Smallest piece of a flat buffer worth handing to another thread (elements)."""
 
@@ -321,12 +341,15 @@ class Optimizer:
                                       f"parameter {key}")
             group.setdefault(key, default)
         self._check_group(group)
+        for key in IMPLEMENTATION_FLAGS:
+            group.pop(key, None)
         self.param_groups.append(group)
         self._flat_cache.clear()
         self._init_group_state(group)
 
     def _check_group(self, group: dict) -> None:
         """Validate a group's options (and the defaults). Subclasses extend this."""
+        check_torch_flags(type(self).__name__, group.get("capturable", False), group.get("differentiable", False))
         if "lr" in group and group["lr"] is not required:
             check_number(type(self).__name__, "lr", group["lr"], what="learning rate")
 
@@ -460,7 +483,8 @@ class Optimizer:
             state[p] = {k: _load_value(name, key, k, v, p) for k, v in values.items()}
         groups = []
         for g, sg in zip(self.param_groups, saved_groups):
-            new = {k: (list(v) if isinstance(v, list) else v) for k, v in sg.items() if k != "params"}
+            new = {k: (list(v) if isinstance(v, list) else v) for k, v in sg.items()
+                   if k != "params" and k not in IMPLEMENTATION_FLAGS}
             if isinstance(new.get("betas"), list):
                 new["betas"] = tuple(new["betas"])
             new["params"] = g["params"]

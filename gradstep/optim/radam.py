@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_number, gather_grads
+from .optimizer import Optimizer, check_number, check_torch_flags, gather_grads
 from ._moments import add_square_, check_betas, decay_params, lerp_
 
 
@@ -35,12 +35,18 @@ class RAdam(Optimizer):
         decoupled_weight_decay: shrink the parameters directly (as AdamW) instead of adding λθ
             to the gradient (RAdamW).
         maximize: maximize the objective instead of minimizing.
+        foreach: accepted as in PyTorch; no effect on the results (gradstep always updates all
+            parameters of a group at once on flat buffers).
+        capturable, differentiable: only False; True raises NotSupported (no CUDA graphs, no
+            differentiating through the step).
 
     State per parameter: ``step`` (float), ``exp_avg`` (m), ``exp_avg_sq`` (v).
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False):
+        check_torch_flags("RAdam", capturable, differentiable)
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)

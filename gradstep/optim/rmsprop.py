@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, apply_update, check_number, gather_grads
+from .optimizer import Optimizer, apply_update, check_number, check_torch_flags, gather_grads
 
 
 class RMSprop(Optimizer):
@@ -36,14 +36,20 @@ class RMSprop(Optimizer):
         momentum: momentum factor μ (default 0).
         centered: normalize by an estimate of the gradient's variance instead of its second moment.
         maximize: maximize the objective instead of minimizing.
+        foreach: accepted as in PyTorch; no effect on the results (gradstep always updates all
+            parameters of a group at once on flat buffers).
+        capturable, differentiable: only False; True raises NotSupported (no CUDA graphs, no
+            differentiating through the step).
 
     State per parameter: ``step``, ``square_avg`` (v), ``momentum_buffer`` (if μ > 0),
     ``grad_avg`` (if centered).
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False):
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
+        check_torch_flags("RMSprop", capturable, differentiable)
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                         centered=centered, maximize=maximize)
         super().__init__(params, defaults)

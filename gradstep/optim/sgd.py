@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import native
 from ..backend import xp
-from .optimizer import Optimizer, apply_update, check_number, gather_grads
+from .optimizer import Optimizer, apply_update, check_number, check_torch_flags, gather_grads
 from ..errors import InvalidArgument
 
 
@@ -30,6 +30,10 @@ class SGD(Optimizer):
         weight_decay: L2 penalty λ (default 0).
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: maximize the objective instead of minimizing.
+        foreach, fused: accepted as in PyTorch; no effect on the results (gradstep always updates all
+            parameters of a group at once on flat buffers, with a compiled fused kernel when built).
+        differentiable: only False; True raises NotSupported (differentiating through the step is
+            not available).
 
     State per parameter: ``momentum_buffer`` (when momentum ≠ 0).
 
@@ -44,7 +48,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None):
+        check_torch_flags("SGD", differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
