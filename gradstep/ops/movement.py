@@ -115,7 +115,12 @@ def reshape(input, *shape):
 
 
 def _view(input, *shape):
-    """``Tensor.view``: as reshape (gradstep never needs to refuse); ``view(dtype)`` reinterprets bits."""
+    """``Tensor.view``: as reshape; ``view(dtype)`` reinterprets bits.
+
+    Never refuses, unlike PyTorch's (which raises for strides that can't be regrouped): gradstep
+    keeps convolution outputs channels-last behind their NCHW shape, so the ``x.view(n, -1)``
+    PyTorch scripts do after a conv must work here even though the memory is not NCHW.
+    """
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and _is_dtype(shape[0]):
         x = _as_tensor(input)
         return Tensor._wrap(x._data.view(xp.dtype(shape[0])))
