@@ -13,6 +13,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer, flatten_state_dict, required, set_num_threads, unflatten_state_dict
 from .radam import RAdam
@@ -20,5 +21,5 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax",
-           "Adadelta", "lr_scheduler",
+           "Adadelta", "LBFGS", "lr_scheduler",
            "flatten_state_dict", "unflatten_state_dict", "required", "set_num_threads"]
