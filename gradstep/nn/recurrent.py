@@ -5,7 +5,8 @@ LSTM gates i, f, g, o; GRU gates r, z, n), so a torch ``state_dict`` loads uncha
 
 Everything is built from differentiable ops, so autograd gives the backward. Per layer and
 direction the input projection of the whole sequence is one GEMM; only the hidden-state
-recurrence loops over time.
+recurrence loops over time. A :class:`~gradstep.nn.utils.rnn.PackedSequence` input runs each
+sequence over its own length only (``_packed_layers``), as torch's layers do.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from . import init
 from ._checks import check_probability, check_sizes
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -83,6 +85,49 @@ def _time_steps(seq) -> list:
         return list(seq.unbind(0))
     block = math.isqrt(length - 1) + 1
     return [step for part in seq.split(block, 0) for step in part.unbind(0)]
+
+
+def _packed_steps(data, sizes) -> list:
+    """The rows ``data[offset_t : offset_t + sizes[t]]`` of each step of packed ``data``.
+
+    Split in blocks of about sqrt(T) steps first, for the reason given in ``_time_steps``.
+    """
+    if len(sizes) <= 16:
+        return list(data.split(sizes, 0))
+    block = math.isqrt(len(sizes) - 1) + 1
+    groups = [sizes[i:i + block] for i in range(0, len(sizes), block)]
+    parts = data.split([sum(group) for group in groups], 0)
+    return [step for part, group in zip(parts, groups) for step in part.split(group, 0)]
+
+
+def _run_packed(mode, steps, sizes, state, w_hh, b_hh, w_hr, reverse):
+    """One direction over packed steps; returns the outputs per step and the final state of every
+    sequence (rows in packed order).
+
+    Packed columns are sorted by decreasing length, so the sequences running at step t are the
+    first ``sizes[t]`` rows. Forwards, rows whose sequence has ended are set aside as they are
+    (their final state); backwards, each sequence joins with its initial state at its last step.
+    """
+    outputs = [None] * len(sizes)
+    if not reverse:
+        done = []
+        for t, size in enumerate(sizes):
+            if size < state[0].shape[0]:
+                done.append(tuple(s[size:] for s in state))
+                state = tuple(s[:size] for s in state)
+            outputs[t], state = _step(mode, steps[t], state, w_hh, b_hh, w_hr)
+        parts = [state] + done[::-1]
+        final = tuple(ops.cat([part[j] for part in parts], 0) if len(parts) > 1 else state[j]
+                      for j in range(len(state)))
+        return outputs, final
+    initial = state
+    state = tuple(s[:sizes[-1]] for s in initial)
+    for t in reversed(range(len(sizes))):
+        size = sizes[t]
+        if size > state[0].shape[0]:
+            state = tuple(ops.cat([s, s0[s.shape[0]:size]], 0) for s, s0 in zip(state, initial))
+        outputs[t], state = _step(mode, steps[t], state, w_hh, b_hh, w_hr)
+    return outputs, state
 
 
 def _zeros(shape, dtype) -> Tensor:
@@ -231,7 +276,14 @@ class _RNNBase(Module):
         return list(zip(*[state.unbind(0) for state in states]))
 
     def forward(self, input, hx=None):
-        """Run the whole sequence; returns ``output, h_n`` (``output, (h_n, c_n)`` for LSTM)."""
+        """Run the whole sequence; returns ``output, h_n`` (``output, (h_n, c_n)`` for LSTM).
+
+        With a :class:`PackedSequence` input, each sequence runs over its own length: output is
+        a PackedSequence like the input, h_n (and c_n) the state at each sequence's last step
+        (the reverse direction's at its first), in the original batch order.
+        """
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         self._check_input(input)
         batched = input.ndim == 3
         if not batched:
@@ -247,6 +299,52 @@ class _RNNBase(Module):
         if self.mode == "LSTM":
             return output, (final[0], final[1])
         return output, final[0]
+
+    def _forward_packed(self, packed, hx):
+        layer = type(self).__name__
+        data = packed.data
+        _require_tensor(layer, "input.data", data)
+        if data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise ShapeError(f"{layer}: expected packed data of shape (sum of lengths, {self.input_size}), "
+                             f"got {fmt_shape(data.shape)}")
+        _check_dtype(layer, "input", data, self._parameters["weight_ih_l0"].dtype)
+        sizes = [int(n) for n in packed.batch_sizes._data.tolist()]
+        if not sizes or sum(sizes) != data.shape[0]:
+            raise ShapeError(f"{layer}: packed batch_sizes {sizes} do not add up to the {data.shape[0]} rows of "
+                             f"its data")
+        sorted_indices, unsorted_indices = packed.sorted_indices, packed.unsorted_indices
+        states = self._initial_states(hx, True, sizes[0], data.dtype)
+        if hx is not None and sorted_indices is not None:  # hx is in the user's batch order
+            states = [tuple(ops.index_select(s, 0, sorted_indices) for s in state) for state in states]
+        output, finals = self._packed_layers(data, sizes, states)
+        final = [ops.stack([state[j] for state in finals], 0) for j in range(len(finals[0]))]
+        if unsorted_indices is not None:
+            final = [ops.index_select(state, 1, unsorted_indices) for state in final]
+        output = PackedSequence(output, packed.batch_sizes, sorted_indices, unsorted_indices)
+        if self.mode == "LSTM":
+            return output, (final[0], final[1])
+        return output, final[0]
+
+    def _packed_layers(self, x, sizes, states):
+        """``_layers`` over packed rows ``x`` with ``sizes[t]`` sequences running at step t."""
+        mode, params = self.mode, self._parameters
+        directions = 2 if self.bidirectional else 1
+        finals = []
+        for k in range(self.num_layers):
+            outputs = []
+            for d in range(directions):
+                suffix = f"_l{k}" + ("_reverse" if d else "")
+                w_ih, w_hh = params["weight_ih" + suffix], params["weight_hh" + suffix]
+                b_ih, b_hh = params.get("bias_ih" + suffix), params.get("bias_hh" + suffix)
+                steps = _packed_steps(_input_projection(mode, x, w_ih, b_ih, b_hh), sizes)
+                hs, state = _run_packed(mode, steps, sizes, states[k * directions + d], w_hh, b_hh,
+                                        params.get("weight_hr" + suffix), reverse=bool(d))
+                outputs.append(ops.cat(hs, 0) if len(hs) > 1 else hs[0])
+                finals.append(state)
+            x = outputs[0] if directions == 1 else ops.cat(outputs, -1)
+            if k < self.num_layers - 1 and self.training and self.dropout > 0:
+                x = F.dropout(x, self.dropout, True)
+        return x, finals
 
     def _layers(self, x, states, stack_dim):
         """Every layer and direction over the time-major ``x``; returns the last layer's output

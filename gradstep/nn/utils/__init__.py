@@ -1,7 +1,8 @@
 """``gradstep.nn.utils``: ``torch.nn.utils``'s functions.
 
 Gradient clipping and parameter/vector conversion are here; ``rnn`` has
-``pad_sequence`` (``from gradstep.nn.utils.rnn import pad_sequence``).
+``pad_sequence`` and packed sequences (``from gradstep.nn.utils.rnn import pad_sequence,
+pack_padded_sequence, pad_packed_sequence, pack_sequence, PackedSequence``).
 """
 from __future__ import annotations
 
