@@ -542,20 +542,35 @@ class _RemovableHandle:
         self._hooks.pop(self.id, None)
 
 
+_LIST_OF_ARRAYS = "__list_of_arrays__"
+
+
+def _plain(value):
+    return value._data if isinstance(value, Tensor) else value
+
+
 def flatten_state_dict(state_dict: dict, prefix: str = "") -> tuple[dict, dict]:
     """Split an optimizer state dict into ``({name: ndarray}, metadata)`` for array files such as safetensors.
 
-    Arrays go under ``"{prefix}state.{index}.{key}"``; everything else
-    (step counts, param_groups) goes into the JSON-serialisable metadata.
+    Arrays go under ``"{prefix}state.{index}.{key}"`` (a list of arrays, as LBFGS's history,
+    under ``...{key}.{i}``); everything else (step counts, lists of numbers, param_groups) goes
+    into the JSON-serialisable metadata.
     :func:`unflatten_state_dict` reverses it.
     """
     arrays, scalars = {}, {}
     for index, values in state_dict["state"].items():
         for key, value in values.items():
-            if isinstance(value, Tensor):
-                value = value._data
+            value = _plain(value)
             if isinstance(value, xp.ndarray):
                 arrays[f"{prefix}state.{index}.{key}"] = value
+            elif isinstance(value, (list, tuple)) and value and all(
+                    isinstance(_plain(v), xp.ndarray) for v in value):
+                # a list of arrays (LBFGS's history): one array each, the length in the metadata
+                for i, v in enumerate(value):
+                    arrays[f"{prefix}state.{index}.{key}.{i}"] = _plain(v)
+                scalars.setdefault(str(index), {})[key] = {_LIST_OF_ARRAYS: len(value)}
+            elif isinstance(value, (list, tuple)):
+                scalars.setdefault(str(index), {})[key] = [v.item() if hasattr(v, "item") else v for v in value]
             else:
                 scalars.setdefault(str(index), {})[key] = value.item() if hasattr(value, "item") else value
     groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state_dict["param_groups"]]
@@ -566,11 +581,18 @@ def unflatten_state_dict(arrays: dict, metadata: dict, prefix: str = "") -> dict
     """Rebuild a state dict from :func:`flatten_state_dict`'s output (loadable by ``load_state_dict``)."""
     state: dict = {}
     for index, values in metadata.get("scalars", {}).items():
-        state.setdefault(int(index), {}).update(values)
+        entry = state.setdefault(int(index), {})
+        for key, value in values.items():
+            entry[key] = [None] * value[_LIST_OF_ARRAYS] if isinstance(value, dict) and _LIST_OF_ARRAYS in value else value
     for name, value in arrays.items():
         if not name.startswith(prefix + "state."):
             continue
         index, _, key = name[len(prefix) + 6:].partition(".")
-        state.setdefault(int(index), {})[key] = value
+        entry = state.setdefault(int(index), {})
+        base, _, item = key.rpartition(".")
+        if base and item.isdigit() and isinstance(entry.get(base), list):
+            entry[base][int(item)] = value
+        else:
+            entry[key] = value
     groups = [dict(g) for g in metadata["param_groups"]]
     return {"state": state, "param_groups": groups}

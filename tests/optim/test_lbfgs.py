@@ -246,3 +246,41 @@ def test_missing_grad_and_hooks(torch):
     assert calls == ["pre", "post"]
     assert unused._data.tolist() == [5.0]
     np.testing.assert_allclose(w._data, [3.0, 3.0], rtol=1e-6)
+
+
+def test_state_goes_through_flatten_and_json_like_a_checkpoint():
+    """The Trainer's checkpoint path: flatten_state_dict -> safetensors arrays + JSON metadata -> back."""
+    import json
+
+    from gradstep.optim.optimizer import flatten_state_dict, unflatten_state_dict
+
+    def make():
+        gs.manual_seed(0)
+        w = gs.nn.Parameter(gs.tensor(np.linspace(-1, 1, 6).reshape(2, 3).astype(np.float32)))
+        b = gs.nn.Parameter(gs.zeros(2))
+        x = gs.tensor(np.arange(12, dtype=np.float32).reshape(4, 3) / 10)
+        y = gs.tensor(np.array([[1, 0], [0, 1], [1, 1], [0, 0]], np.float32))
+        opt = gs.optim.LBFGS([w, b], lr=0.5, max_iter=3, history_size=2, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = ((x @ w.T + b - y) ** 2).mean()
+            loss.backward()
+            return loss
+
+        return w, b, opt, closure
+
+    w, b, opt, closure = make()
+    for _ in range(3):
+        opt.step(closure)
+    arrays, meta = flatten_state_dict(opt.state_dict())
+    meta = json.loads(json.dumps(meta))
+    w2, b2, opt2, closure2 = make()
+    w2.data.copy_(w.data)
+    b2.data.copy_(b.data)
+    opt2.load_state_dict(unflatten_state_dict({k: np.array(v) for k, v in arrays.items()}, meta))
+    for _ in range(2):
+        opt.step(closure)
+        opt2.step(closure2)
+    np.testing.assert_array_equal(w.detach().numpy(), w2.detach().numpy())
+    np.testing.assert_array_equal(b.detach().numpy(), b2.detach().numpy())
