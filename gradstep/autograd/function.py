@@ -37,6 +37,7 @@ class Function:
     saves_inputs: bool = True
     saves_output: bool = False
     is_view: bool = False
+    is_slice: bool = False  # basic indexing: in-place ops on the result are replayed into its base
     fresh_grads: bool = False
     differentiable: bool = True
 
@@ -61,6 +62,11 @@ class Function:
         fn = cls()
         needs = tuple([t.requires_grad for t in inputs])
         record = cls.differentiable and True in needs and is_grad_enabled()
+        if record:
+            for t in inputs:
+                ctx = t._ctx
+                if ctx is not None and ctx.is_slice and _stale_slice(ctx):
+                    _refresh_slice(t)
         fn.needs_input_grad = needs if record else (False,) * len(inputs)
         with xp.errstate(all="ignore"):  # inf/NaN results are values, as in PyTorch: no NumPy warnings
             out_array = fn.forward(*[t._data for t in inputs], **params)
@@ -93,6 +99,19 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+def _stale_slice(ctx) -> bool:
+    """A slice ``base[index]`` whose base was changed in place (through another view) since it was taken."""
+    parents = ctx.__dict__.get("parents")
+    return parents is not None and parents[0] is not ctx.inputs[0]._ctx
+
+
+def _refresh_slice(t) -> None:
+    """Point a stale slice at its base's current graph node (its values already are the base's)."""
+    ctx = t._ctx
+    fresh = type(ctx).apply(ctx.inputs[0], index=ctx.index)
+    t._ctx, t.requires_grad = fresh._ctx, fresh.requires_grad
 
 
 def _raise_modified(fn, what, expected, got):

@@ -529,6 +529,9 @@ class Tensor:
         self._check_inplace_leaf()
         other_grad = any(isinstance(a, Tensor) and a.requires_grad for a in args)
         if is_grad_enabled() and (self.requires_grad or other_grad):
+            view_of = _sliced_from(self)
+            if view_of is not None:
+                return self._inplace_through_view(view_of, op, args)
             old = Tensor._wrap(self._data.copy(), self.requires_grad)
             old._ctx = self._ctx
             result = op(old, *args)
@@ -540,6 +543,25 @@ class Tensor:
         with _no_grad():
             result = op(Tensor._wrap(self._data), *args)
         self._store(result._data, op)
+        return self
+
+    def _inplace_through_view(self, view_of, op, args):
+        """In-place op on a slice ``base[index]`` of a tensor in the graph: replayed into the base.
+
+        The new values are written into the base with the base's own (recorded)
+        ``base[index] = ...``, so every later use of the base, not only of this
+        view, backpropagates through the op (PyTorch's rebase of views); this
+        tensor then becomes the slice of the updated base again.
+        """
+        base, index = view_of
+        old = Tensor._wrap(self._data.copy(), self.requires_grad)
+        old._ctx = self._ctx
+        result = op(old, *args)
+        if result._data.dtype != self._data.dtype:
+            self._store(result._data, op)  # raises the usual dtype error, before the base changes
+        base[index] = result
+        fresh = base[index]
+        self._ctx, self.requires_grad = fresh._ctx, fresh.requires_grad
         return self
 
     def _store(self, values, op):
@@ -630,6 +652,17 @@ class Tensor:
 
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _sliced_from(t):
+    """``(base, index)`` when ``t`` is a recorded basic-indexing view ``base[index]``, else None."""
+    node = t._ctx
+    if node is None or not node.is_slice or getattr(node, "_freed", False):
+        return None
+    base = node.inputs[0]
+    if base._data is not t._data.base and not numpy.shares_memory(base._data, t._data):
+        return None  # the base was replaced since (e.g. its own in-place op rebound it): nothing to replay into
+    return base, node.index
 
 
 def _parse_dtype_or_device(text: str):

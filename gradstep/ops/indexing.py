@@ -174,6 +174,7 @@ class BasicIndex(Function):
 
     saves_inputs = False
     is_view = True
+    is_slice = True
 
     def forward(self, a, index):
         self.shape, self.index = a.shape, index
