@@ -258,6 +258,10 @@ def test_relu_backward_compiled_matches_numpy_and_torch(dtype, rng, torch):
 
 @needs_kernels
 def test_relu_backward_nan_gradient_where_off_is_zero_like_torch(torch):
+    # The compiled path only: the NumPy fallback computes g * (out > 0), which keeps a NaN there
+    # (a where() would be ~10x slower in NumPy).
+    if native.kernels is None:
+        pytest.skip("compiled kernels switched off (GRADSTEP_NATIVE=0)")
     x = np.array([-1.0, 2.0, -3.0], np.float32)
     g = np.array([np.nan, 1.0, 5.0], np.float32)
     t = gs.tensor(x, requires_grad=True)
