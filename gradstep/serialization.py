@@ -188,16 +188,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
 def _read(f) -> tuple[bytes, str]:
     if hasattr(f, "read"):
         return f.read(), getattr(f, "name", "<file object>")
-    path = os.fspath(f)
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(), path
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a directory, expected a file written by gradstep.save") from None
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
+    from .interop.safetensors import read_bytes
+
+    return read_bytes(f, "a file written by gradstep.save"), os.fspath(f)
 
 
 def _has_safetensors_header(data: bytes) -> bool:

@@ -23,7 +23,7 @@ def add_parser(subparsers):
                                                                   "config.toml")
     for key, meta in (("model", "NAME"), ("dataset", "NAME"), ("data_path", "PATH"), ("target", "COLUMN"),
                       ("optimizer", "NAME")):
-        p.add_argument("--" + key.replace("_", "-"), dest=key, metavar=meta, help=f"as for 'gradstep train'")
+        p.add_argument("--" + key.replace("_", "-"), dest=key, metavar=meta, help="as for 'gradstep train'")
     for key in ("batch_size", "seed", "block_size"):
         p.add_argument("--" + key.replace("_", "-"), dest=key, type=int, metavar="N", help="as for 'gradstep train'")
     for key in ("momentum", "weight_decay"):

@@ -129,7 +129,8 @@ def save_file(tensors: dict, path: str | os.PathLike, metadata: dict[str, str] |
     atomic_write(path, save(tensors, metadata), who="save_file")
 
 
-def _read_bytes(path) -> bytes:
+def read_bytes(path, expected: str = "a .safetensors file") -> bytes:
+    """The whole file at ``path``; a CheckpointError naming it (and ``expected``) when it can't be read."""
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
@@ -137,14 +138,14 @@ def _read_bytes(path) -> bytes:
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a directory, expected a .safetensors file") from None
+        raise CheckpointError(f"{path}: is a directory, expected {expected}") from None
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read ({e.strerror})") from None
 
 
 def load_file(path: str | os.PathLike) -> dict[str, numpy.ndarray]:
     """Read a ``.safetensors`` file into ``{name: ndarray}`` (arrays are writable copies)."""
-    return load(_read_bytes(path), os.fspath(path))
+    return load(read_bytes(path), os.fspath(path))
 
 
 def _parse_header(data: bytes, source: str) -> dict:
@@ -173,5 +174,5 @@ def read_metadata(path_or_bytes) -> dict[str, str]:
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         data, source = bytes(path_or_bytes), "<bytes>"
     else:
-        data, source = _read_bytes(path_or_bytes), os.fspath(path_or_bytes)
+        data, source = read_bytes(path_or_bytes), os.fspath(path_or_bytes)
     return dict(_parse_header(data, source).get("__metadata__") or {})

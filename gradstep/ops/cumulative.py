@@ -105,13 +105,12 @@ class LogCumSumExp(Function):
         a, out, ax = self.inputs[0]._data, self.out, self.axis
         if a.size == 0:
             return xp.zeros_like(g)
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            grad = None
-            for sign in (1, -1):
-                w = xp.log(xp.maximum(sign * g, 0)) - out
-                r = xp.flip(xp.logaddexp.accumulate(xp.flip(w, ax), axis=ax), ax)
-                part = xp.exp(a + r)
-                grad = part if grad is None else grad - part
+        grad = None
+        for sign in (1, -1):
+            w = xp.log(xp.maximum(sign * g, 0)) - out
+            r = xp.flip(xp.logaddexp.accumulate(xp.flip(w, ax), axis=ax), ax)
+            part = xp.exp(a + r)
+            grad = part if grad is None else grad - part
         return grad
 
 

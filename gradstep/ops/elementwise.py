@@ -12,7 +12,7 @@ from .. import native
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
-from ._helpers import binary_operands, check_broadcast, require_float
+from ._helpers import binary_operands, check_broadcast
 from ._registry import public
 from ..errors import InvalidArgument
 
@@ -80,22 +80,20 @@ class Div(Function):
 class Pow(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            self.out = a**b
+        self.out = a**b
         return self.out
 
     def backward(self, g):
         a, b = self.a, self.b
         grad_a = grad_b = None
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            if self.needs_input_grad[0]:
-                if b.ndim == 0 and b == 2:
-                    grad_a = g * (2 * a)
-                else:
-                    # d/da a^b = b a^(b-1), defined as 0 where b == 0 (as PyTorch does)
-                    grad_a = xp.where(b == 0, 0, g * b * a ** (b - 1))
-            if self.needs_input_grad[1]:
-                grad_b = xp.where((a == 0) & (b >= 0), 0, g * self.out * xp.log(a))
+        if self.needs_input_grad[0]:
+            if b.ndim == 0 and b == 2:
+                grad_a = g * (2 * a)
+            else:
+                # d/da a^b = b a^(b-1), defined as 0 where b == 0 (as PyTorch does)
+                grad_a = xp.where(b == 0, 0, g * b * a ** (b - 1))
+        if self.needs_input_grad[1]:
+            grad_b = xp.where((a == 0) & (b >= 0), 0, g * self.out * xp.log(a))
         return grad_a, grad_b
 
 
@@ -163,8 +161,7 @@ class Exp(Function):
 class Log(Function):
     def forward(self, a):
         self.a = a
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            return xp.log(a)
+        return xp.log(a)
 
     def backward(self, g):
         return g / self.a
@@ -174,21 +171,18 @@ class Sqrt(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, a):
-        with xp.errstate(invalid="ignore"):
-            self.out = xp.sqrt(a)
+        self.out = xp.sqrt(a)
         return self.out
 
     def backward(self, g):
-        with xp.errstate(divide="ignore"):
-            return g / (2 * self.out)
+        return g / (2 * self.out)
 
 
 class Rsqrt(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, a):
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            self.out = 1 / xp.sqrt(a)
+        self.out = 1 / xp.sqrt(a)
         return self.out
 
     def backward(self, g):
@@ -437,8 +431,7 @@ class Softplus(Function):
     def forward(self, a, beta, threshold):
         self.a, self.beta, self.threshold = a, beta, threshold
         z = a * beta
-        with xp.errstate(over="ignore"):
-            soft = xp.log1p(xp.exp(xp.minimum(z, threshold))) / beta
+        soft = xp.log1p(xp.exp(xp.minimum(z, threshold))) / beta
         return xp.where(z > threshold, a, soft).astype(a.dtype, copy=False)
 
     def backward(self, g):

@@ -145,8 +145,7 @@ class EuclideanDist(Function):
 
     def backward(self, g):
         x, y, d = self.x, self.y, self.out
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            w = xp.where(d == 0, 0, g / d).astype(g.dtype, copy=False)
+        w = xp.where(d == 0, 0, g / d).astype(g.dtype, copy=False)
         gx, gy = self.needs_input_grad
         grad_x = x * w.sum(-1)[..., None] - w @ y if gx else None
         grad_y = y * w.sum(-2)[..., None] - xp.swapaxes(w, -1, -2) @ x if gy else None

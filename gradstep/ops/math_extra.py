@@ -31,8 +31,7 @@ class _Unary(Function):
         raise NotImplementedError
 
     def forward(self, a):
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = self.f(a)
+        out = self.f(a)
         if type(out) is not xp.ndarray or out.dtype != a.dtype:
             out = xp.asarray(out, dtype=a.dtype)
         if self.saves_output:
@@ -42,8 +41,7 @@ class _Unary(Function):
         return out
 
     def backward(self, g):
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return g * self.df(self.out if self.saves_output else self.a)
+        return g * self.df(self.out if self.saves_output else self.a)
 
 
 def _row(name, f, df, from_output=False):
@@ -139,8 +137,7 @@ class Atan2(Function):
 
     def backward(self, g):
         y, x = self.y, self.x
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            scale = g / (x * x + y * y)
+        scale = g / (x * x + y * y)
         gy, gx = self.needs_input_grad
         return (scale * x if gy else None), (-scale * y if gx else None)
 
@@ -156,15 +153,13 @@ class Remainder(Function):
 
     def forward(self, a, b, fn, rounder):
         self.a, self.b, self.rounder = a, b, rounder
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            return fn(a, b)
+        return fn(a, b)
 
     def backward(self, g):
         ga, gb = self.needs_input_grad
         grad_b = None
         if gb:
-            with xp.errstate(divide="ignore", invalid="ignore"):
-                grad_b = -g * self.rounder(self.a / self.b)
+            grad_b = -g * self.rounder(self.a / self.b)
         return (g if ga else None), grad_b
 
 
@@ -199,8 +194,7 @@ class Hypot(Function):
 
     def backward(self, g):
         ga, gb = self.needs_input_grad
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            scale = g / self.out
+        scale = g / self.out
         return (scale * self.a if ga else None), (scale * self.b if gb else None)
 
 
@@ -226,8 +220,7 @@ class LogAddExp(Function):
     def backward(self, g):
         ga, gb = self.needs_input_grad
         e = xp.exp2 if self.base2 else xp.exp
-        with xp.errstate(invalid="ignore", over="ignore"):
-            return (g * e(self.a - self.out) if ga else None), (g * e(self.b - self.out) if gb else None)
+        return (g * e(self.a - self.out) if ga else None), (g * e(self.b - self.out) if gb else None)
 
 
 def _logaddexp(op, input, other, base2):
@@ -252,15 +245,13 @@ def logaddexp2(input, other):
 class Xlogy(Function):
     def forward(self, x, y):
         self.x, self.y = x, y
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            return xp.where(x == 0, xp.where(xp.isnan(y), y, 0), x * xp.log(y)).astype(x.dtype, copy=False)
+        return xp.where(x == 0, xp.where(xp.isnan(y), y, 0), x * xp.log(y)).astype(x.dtype, copy=False)
 
     def backward(self, g):
         gx, gy = self.needs_input_grad
         x, y = self.x, self.y
-        with xp.errstate(divide="ignore", invalid="ignore"):
-            grad_x = xp.where(x == 0, 0, g * xp.log(y)).astype(g.dtype, copy=False) if gx else None
-            grad_y = g * x / y if gy else None
+        grad_x = xp.where(x == 0, 0, g * xp.log(y)).astype(g.dtype, copy=False) if gx else None
+        grad_y = g * x / y if gy else None
         return grad_x, grad_y
 
 

@@ -111,8 +111,7 @@ class LayerNorm(Function):
             self.rstd = xp.empty(x2.shape[0], x.dtype)
             self.native.layer_norm_forward(x2, _vector(w, n), _vector(b, n), out, self.xhat, self.rstd, float(eps))
             return out.reshape(shape)
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            xhat, rstd = _row_stats(x2, eps)
+        xhat, rstd = _row_stats(x2, eps)
         self.xhat, self.rstd = xhat, rstd
         if True in self.needs_input_grad:  # xhat is saved for backward: the output must be a new array
             out = xhat * self.w if w is not None else xhat.copy()
@@ -356,8 +355,7 @@ class GroupNorm(Function):
         x3 = _as3d(x)
         N, C, L = x3.shape
         x2 = x3.reshape(N * num_groups, (C // num_groups) * L)
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            xhat2, rstd = _row_stats(x2, eps)
+        xhat2, rstd = _row_stats(x2, eps)
         self.xhat2, self.rstd, self.w, self.has_w, self.has_b = xhat2, rstd, w, has_w, has_b
         xhat3 = xhat2.reshape(N, C, L)
         out = xhat3 * w[:, None] if w is not None else xhat3.copy()

@@ -101,7 +101,7 @@ def _first_argmax(views, out):
 
 def _flat_indices(idx, geom):
     """Offsets -> PyTorch's indices: flat positions in each input channel's H * W plane (int64)."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geom.kernel, geom.stride, geom.dilation, geom.out_hw
+    (_, kw), (sh, sw), (dh, dw), (oh, ow) = geom.kernel, geom.stride, geom.dilation, geom.out_hw
     rows = (xp.arange(oh) * sh - geom.pads[0])[:, None] + (idx // kw).astype(xp.int64) * dh
     cols = xp.arange(ow) * sw - geom.pads[2] + (idx % kw).astype(xp.int64) * dw
     return rows * geom.x4[3] + cols

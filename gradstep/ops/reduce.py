@@ -111,8 +111,7 @@ class Mean(Function):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
         self.count = _count(a.shape, axes)
         if self.count == 0:  # 0 / 0 = nan, as in PyTorch (NumPy's mean would warn)
-            with xp.errstate(invalid="ignore"):
-                return _arr(a.sum(axis=axes, keepdims=keepdim) / a.dtype.type(0))
+            return _arr(a.sum(axis=axes, keepdims=keepdim) / a.dtype.type(0))
         return _arr(a.mean(axis=axes, keepdims=keepdim))
 
     def backward(self, g):
@@ -157,24 +156,22 @@ class Var(Function):
         diff *= diff
         dof = builtins.max(_count(a.shape, axes) - correction, 0)
         self.dof = dof
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            out = diff.sum(axis=axes, keepdims=keepdim) / a.dtype.type(dof)
-            if std:
-                out = xp.sqrt(out)
+        out = diff.sum(axis=axes, keepdims=keepdim) / a.dtype.type(dof)
+        if std:
+            out = xp.sqrt(out)
         self.out = out = _arr(out)
         return out
 
     def backward(self, g):
         a = self.inputs[0]._data
         g = _expand_back(g, a.shape, self.axes, self.keepdim)
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            scale = g / g.dtype.type(self.dof)  # d var / dx = 2 (x - mean) / dof
-            if self.std:
-                # d std = d var / (2 std); PyTorch defines it as 0 where std == 0.
-                out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
-                scale = xp.where(out == 0, g.dtype.type(0), scale / out)
-            else:
-                scale = scale * 2
+        scale = g / g.dtype.type(self.dof)  # d var / dx = 2 (x - mean) / dof
+        if self.std:
+            # d std = d var / (2 std); PyTorch defines it as 0 where std == 0.
+            out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
+            scale = xp.where(out == 0, g.dtype.type(0), scale / out)
+        else:
+            scale = scale * 2
         return (a - self.mean) * scale
 
 
@@ -228,8 +225,7 @@ class Amax(Function):
         g = _expand_back(g, a.shape, self.axes, self.keepdim)
         mask = a == out
         count = mask.sum(axis=self.axes, keepdims=True, dtype=g.dtype)
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            return mask * (g / count)
+        return mask * (g / count)
 
 
 class MaxDim(Function):
@@ -416,16 +412,14 @@ class LogSumExp(Function):
         else:
             m = a.max(axis=axes, keepdims=True)
             m = xp.where(xp.isfinite(m), m, a.dtype.type(0))  # all -inf (or an inf) would give inf - inf
-            with xp.errstate(divide="ignore"):
-                out = _arr(xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m)
+            out = _arr(xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m)
         self.out = out  # keepdim form, for backward
         return out if keepdim else out.squeeze(axes) if axes else out
 
     def backward(self, g):
         a = self.inputs[0]._data
         g = _expand_back(g, a.shape, self.axes, self.keepdim)
-        with xp.errstate(invalid="ignore"):
-            return g * xp.exp(a - self.out)
+        return g * xp.exp(a - self.out)
 
 
 @public
@@ -525,13 +519,12 @@ class Norm(Function):
         if p == 1:
             return g * xp.sign(a)
         out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            if p == 2:
-                scale = g / out
-                grad = a * scale
-            else:
-                scale = g / out ** (p - 1)
-                grad = xp.sign(a) * xp.abs(a) ** (p - 1) * scale
+        if p == 2:
+            scale = g / out
+            grad = a * scale
+        else:
+            scale = g / out ** (p - 1)
+            grad = xp.sign(a) * xp.abs(a) ** (p - 1) * scale
         return xp.where(out == 0, g.dtype.type(0), grad)
 
 

@@ -23,14 +23,12 @@ class NanSum(Function):
             return _arr(total)
         self.count = self.keep.sum(axis=axes, keepdims=True).astype(a.dtype)
         count = self.count if keepdim else self.count.reshape(total.shape)
-        with xp.errstate(invalid="ignore", divide="ignore"):  # all-NaN slices give NaN, as in PyTorch
-            return _arr(total / count)
+        return _arr(total / count)  # all-NaN slices give NaN (0/0), as in PyTorch
 
     def backward(self, g):
         g = _expand_back(g, self.shape, self.axes, self.keepdim)
         if self.count is not None:
-            with xp.errstate(invalid="ignore", divide="ignore"):
-                g = g / self.count
+            g = g / self.count
         return xp.where(self.keep, g, 0).astype(g.dtype, copy=False)
 
 

@@ -50,8 +50,7 @@ class LogSoftmax(Function):
     def forward(self, a, axis):
         self.axis = axis
         y = _shifted(a, axis)
-        with xp.errstate(divide="ignore"):
-            y -= xp.log(xp.exp(y).sum(axis=axis, keepdims=True))
+        y -= xp.log(xp.exp(y).sum(axis=axis, keepdims=True))
         self.out = y
         return y
 

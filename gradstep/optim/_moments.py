@@ -1,4 +1,4 @@
-"""Pieces shared by NAdam, RAdam, Adamax and Adadelta: the betas check and the running averages.
+"""Pieces shared by the Adam family and Adadelta: the betas check and the running averages.
 
 The moment updates repeat PyTorch's kernels operation for operation
 (``lerp_``, ``mul_(β).addcmul_(g, g, value=1 − β)``) so that float32 results
@@ -17,6 +17,13 @@ def check_betas(owner: str, betas) -> None:
         raise InvalidArgument(f"{owner}: betas must be a pair (beta1, beta2), got betas={betas!r}")
     for i, beta in enumerate(betas):
         check_number(owner, f"betas[{i}]", beta, high=1.0, what=f"beta parameter at index {i}")
+
+
+def check_adam_group(owner: str, group: dict) -> None:
+    """The checks every Adam-family group shares: eps >= 0, betas in [0, 1), weight_decay >= 0."""
+    check_number(owner, "eps", group["eps"], what="epsilon value")
+    check_betas(owner, group["betas"])
+    check_number(owner, "weight_decay", group["weight_decay"], what="weight_decay value")
 
 
 def lerp_(m, target, t, weight: float) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .. import native
 from ..backend import xp
-from .optimizer import Optimizer, check_number, check_torch_flags
-from ..errors import InvalidArgument
+from ._moments import check_adam_group
+from .optimizer import Optimizer, check_torch_flags
 
 
 class Adam(Optimizer):
@@ -75,14 +75,7 @@ class Adam(Optimizer):
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
-        name = type(self).__name__
-        check_number(name, "eps", group["eps"], what="epsilon value")
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise InvalidArgument(f"{name}: betas must be a pair (beta1, beta2), got betas={betas!r}")
-        for i, beta in enumerate(betas):
-            check_number(name, f"betas[{i}]", beta, high=1.0, what=f"beta parameter at index {i}")
-        check_number(name, "weight_decay", group["weight_decay"], what="weight_decay value")
+        check_adam_group(type(self).__name__, group)
 
     def _update(self, group: dict, flat) -> None:
         # Python floats: NumPy scalars (float64) would make the float32 maths run in float64.

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, apply_update, check_number, check_torch_flags, gather_grads
-from ._moments import check_betas, lerp_
+from .optimizer import Optimizer, apply_update, check_torch_flags, gather_grads
+from ._moments import check_adam_group, lerp_
 
 
 class Adamax(Optimizer):
@@ -45,9 +45,7 @@ class Adamax(Optimizer):
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
-        check_number("Adamax", "eps", group["eps"], what="epsilon value")
-        check_betas("Adamax", group["betas"])
-        check_number("Adamax", "weight_decay", group["weight_decay"], what="weight_decay value")
+        check_adam_group("Adamax", group)
 
     def _update(self, group: dict, flat) -> None:
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])

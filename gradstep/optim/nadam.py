@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..backend import default_dtype, xp
 from .optimizer import Optimizer, apply_update, check_number, check_torch_flags, gather_grads
-from ._moments import add_square_, check_betas, decay_params, lerp_
+from ._moments import add_square_, check_adam_group, decay_params, lerp_
 
 
 class NAdam(Optimizer):
@@ -55,9 +55,7 @@ class NAdam(Optimizer):
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
-        check_number("NAdam", "eps", group["eps"], what="epsilon value")
-        check_betas("NAdam", group["betas"])
-        check_number("NAdam", "weight_decay", group["weight_decay"], what="weight_decay value")
+        check_adam_group("NAdam", group)
         check_number("NAdam", "momentum_decay", group["momentum_decay"], what="momentum_decay value")
 
     def _phase(self, state: dict):

@@ -271,10 +271,7 @@ class Optimizer:
                 f"wrap it in a list: [tensor]"
             )
         if isinstance(params, (set, frozenset)):
-            raise ArgumentTypeError(
-                f"{type(self).__name__}: optimizer parameters need to be organized in ordered collections, but the "
-                f"ordering of tensors in sets will change between runs. Please use a list instead."
-            )
+            raise _unordered(type(self).__name__)
         try:
             groups = list(params)
         except TypeError:
@@ -306,10 +303,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise ArgumentTypeError(
-                f"{name}: optimizer parameters need to be organized in ordered collections, but the ordering "
-                f"of tensors in sets will change between runs. Please use a list instead."
-            )
+            raise _unordered(name)
         else:
             params = list(params)
         names = [p[0] for p in params if isinstance(p, tuple)]
@@ -528,6 +522,13 @@ def _load_value(owner: str, index, key: str, value, param: Tensor):
             )
         return value.astype(param._data.dtype, copy=True)
     return value
+
+
+def _unordered(owner: str) -> ArgumentTypeError:
+    return ArgumentTypeError(
+        f"{owner}: optimizer parameters need to be organized in ordered collections, but the ordering "
+        f"of tensors in sets will change between runs. Please use a list instead."
+    )
 
 
 class _RemovableHandle:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_number, check_torch_flags, gather_grads
-from ._moments import add_square_, check_betas, decay_params, lerp_
+from .optimizer import Optimizer, check_torch_flags, gather_grads
+from ._moments import add_square_, check_adam_group, decay_params, lerp_
 
 
 class RAdam(Optimizer):
@@ -53,9 +53,7 @@ class RAdam(Optimizer):
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
-        check_number("RAdam", "eps", group["eps"], what="epsilon value")
-        check_betas("RAdam", group["betas"])
-        check_number("RAdam", "weight_decay", group["weight_decay"], what="weight_decay value")
+        check_adam_group("RAdam", group)
 
     def _update(self, group: dict, flat) -> None:
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
