@@ -920,6 +920,69 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ bias + ReLU
+ * The epilogue of a Linear followed by a ReLU: y = relu(y + bias) in place, one pass over
+ * the GEMM's output instead of a bias pass and a ReLU pass (and no second output array).
+ * Same arithmetic as the two passes (one rounding in the add; NaN stays NaN). */
+#define DEFINE_BIAS_RELU(T, NAME)                                                              \
+GS_CLONES static void NAME(T *restrict y, const T *restrict bias, Py_ssize_t rows,            \
+                           Py_ssize_t n)                                                       \
+{                                                                                              \
+    for (Py_ssize_t r = 0; r < rows; r++, y += n) {                                            \
+        if (bias != NULL)                                                                      \
+            for (Py_ssize_t j = 0; j < n; j++) {                                               \
+                T v = y[j] + bias[j];                                                          \
+                y[j] = v < 0 ? (T)0 : v;                                                       \
+            }                                                                                  \
+        else                                                                                   \
+            for (Py_ssize_t j = 0; j < n; j++) y[j] = y[j] < 0 ? (T)0 : y[j];                  \
+    }                                                                                          \
+}
+
+DEFINE_BIAS_RELU(float, bias_relu_f32)
+DEFINE_BIAS_RELU(double, bias_relu_f64)
+
+PyDoc_STRVAR(bias_relu_doc,
+"bias_relu(y, bias)\n\ny = max(y + bias, 0) in place, bias (n,) added to every row of a C-contiguous\n"
+"float array whose size is a multiple of n; bias None: y = max(y, 0).");
+
+static PyObject *py_bias_relu(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *objs[2];
+    Py_buffer b[2];
+    static const char *names[] = {"y", "bias"};
+    static const int writable[] = {1, 0}, optional[] = {0, 1};
+    if (!PyArg_ParseTuple(args, "OO:bias_relu", &objs[0], &objs[1]))
+        return NULL;
+    /* one buffer at a time: the bias is shorter than y */
+    if (get_buffers("bias_relu", objs, b, names, writable, optional, 1) < 0)
+        return NULL;
+    if (get_buffers("bias_relu", objs + 1, b + 1, names + 1, writable + 1, optional + 1, 1) < 0) {
+        release_buffers(b, 1);
+        return NULL;
+    }
+    Py_ssize_t size = b[0].len / b[0].itemsize, n = size, rows = 1;
+    if (b[1].obj != NULL) {
+        n = b[1].len / b[1].itemsize;
+        if (b[1].itemsize != b[0].itemsize || n == 0 || size % n != 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "bias_relu: bias of %zd %zd-byte floats doesn't divide y's %zd %zd-byte floats",
+                         n, b[1].itemsize, size, b[0].itemsize);
+            release_buffers(b, 2);
+            return NULL;
+        }
+        rows = size / n;
+    }
+    const void *bias = b[1].obj != NULL ? b[1].buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (b[0].itemsize == 4) bias_relu_f32(b[0].buf, bias, rows, n);
+    else bias_relu_f64(b[0].buf, bias, rows, n);
+    Py_END_ALLOW_THREADS
+    release_buffers(b, 2);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"adam", py_adam, METH_VARARGS, adam_doc},
     {"sgd", py_sgd, METH_VARARGS, sgd_doc},
@@ -927,6 +990,7 @@ static PyMethodDef methods[] = {
     {"maxpool2d_backward", py_maxpool_backward, METH_VARARGS, maxpool_doc},
     {"relu", py_relu, METH_VARARGS, relu_doc},
     {"relu_backward", py_relu_backward, METH_VARARGS, relu_backward_doc},
+    {"bias_relu", py_bias_relu, METH_VARARGS, bias_relu_doc},
     {"col2im", py_col2im, METH_VARARGS, col2im_doc},
     {"im2col", py_im2col, METH_VARARGS, im2col_doc},
     {"gelu", py_gelu, METH_VARARGS, gelu_doc},

@@ -9,6 +9,7 @@ import operator
 from collections import OrderedDict
 from typing import Iterable, Iterator
 
+from .fusion import FIRSTS, FUSIONS, unhooked
 from .module import Module
 from .parameter import Parameter
 from ..errors import ArgumentTypeError, IndexOutOfRange, InvalidArgument, NotSupported
@@ -27,6 +28,8 @@ class Sequential(Module):
     """Runs its modules one after the other, each on the previous one's output.
 
     Built from modules (named "0", "1", ...) or from an ``OrderedDict`` of named modules.
+    A ``Linear`` followed by a ``ReLU`` runs as one fused op (``nn/fusion.py``): same
+    values and gradients, one pass over memory fewer.
 
     Example:
         >>> model = Sequential(Linear(4, 8), ReLU(), Linear(8, 2))
@@ -44,9 +47,19 @@ class Sequential(Module):
                 self.add_module(str(i), module)
 
     def forward(self, input):
+        held = None  # a module that may fuse with the next one (nn/fusion.py), not run yet
         for module in self._modules.values():
-            input = module(input)
-        return input
+            if held is not None:
+                fused = FUSIONS.get((type(held), type(module)))
+                if fused is not None and unhooked(module):
+                    input, held = fused(held, module, input), None
+                    continue
+                input, held = held(input), None
+            if type(module) in FIRSTS and unhooked(module):
+                held = module
+            else:
+                input = module(input)
+        return input if held is None else held(input)
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):

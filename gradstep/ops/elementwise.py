@@ -352,14 +352,19 @@ class Relu(Function):
         return self.out
 
     def backward(self, g):
-        out, kernels = self.out, native.kernels
-        if kernels is not None and g.dtype == out.dtype and g.dtype in _NATIVE_FLOATS and g.strides == out.strides:
-            dx = xp.empty_like(out)
-            flats = (native.flat_view(g), native.flat_view(out), native.flat_view(dx))
-            if dx.strides == out.strides and all(f is not None for f in flats):
-                kernels.relu_backward(*flats)  # one pass: dx = g where out > 0 else 0
-                return dx
-        return g * (out > 0)
+        return relu_grad(g, self.out)
+
+
+def relu_grad(g, out):
+    """The gradient through a ReLU whose output was ``out``: ``g`` where ``out > 0``, else 0 (a new array)."""
+    kernels = native.kernels
+    if kernels is not None and g.dtype == out.dtype and g.dtype in _NATIVE_FLOATS and g.strides == out.strides:
+        dx = xp.empty_like(out)
+        flats = (native.flat_view(g), native.flat_view(out), native.flat_view(dx))
+        if dx.strides == out.strides and all(f is not None for f in flats):
+            kernels.relu_backward(*flats)  # one pass: dx = g where out > 0 else 0
+            return dx
+    return g * (out > 0)
 
 
 class LeakyRelu(Function):

@@ -8,11 +8,13 @@ batch element (about 3x faster in NumPy).
 """
 from __future__ import annotations
 
+from .. import native
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import public
+from .elementwise import _NATIVE_FLOATS, relu, relu_grad
 
 
 def _rows(a):
@@ -161,6 +163,15 @@ def dot(input, tensor):
 
 
 # ---------------------------------------------------------------------- linear
+def _times_weight(x, w):
+    """``x @ w.T`` as one GEMM over every row of ``x`` (a fresh, C-contiguous array)."""
+    if x.ndim == 2:
+        return x @ w.T
+    if x.ndim == 1:
+        return w @ x
+    return (_rows(x) @ w.T).reshape(*x.shape[:-1], w.shape[0])
+
+
 class Linear(Function):
     """``y = x @ W^T (+ b)`` as one GEMM; inputs ``(x, weight)`` or ``(x, weight, bias)``.
 
@@ -171,12 +182,7 @@ class Linear(Function):
     fresh_grads = True  # backward returns new arrays: leaves keep them without a copy
 
     def forward(self, x, w, b=None):
-        if x.ndim == 2:
-            y = x @ w.T
-        elif x.ndim == 1:
-            y = w @ x
-        else:
-            y = (_rows(x) @ w.T).reshape(*x.shape[:-1], w.shape[0])
+        y = _times_weight(x, w)
         if b is not None:
             if b.ndim <= 1 and y.ndim:
                 y += b  # y is a fresh array
@@ -216,20 +222,70 @@ def linear(input, weight, bias=None):
     Shape:
         (*, in_features) -> (*, out_features).
     """
+    x, w, b = _linear_operands(input, weight, bias)
+    if w._data.ndim == 1:  # PyTorch allows a vector weight: y = input @ weight (+ bias)
+        y = matmul(x, w)
+        return y if b is None else y + b
+    return Linear.apply(x, w) if b is None else Linear.apply(x, w, b)
+
+
+class LinearRelu(Linear):
+    """``relu(x @ W^T + b)`` as one node: after the GEMM, one in-place pass adds the bias and
+    applies the ReLU (two passes and a second array when run as two ops).
+
+    What :class:`gradstep.nn.Sequential` runs for a ``Linear`` followed by a ``ReLU``; the
+    values and gradients are those of the two ops (same arithmetic, bit for bit).
+    """
+
+    saves_output = True
+
+    def forward(self, x, w, b=None):
+        y = _times_weight(x, w)
+        if not _bias_relu_compiled(y, b):
+            if b is not None:
+                y += b
+            xp.maximum(y, 0, out=y)
+        self.out = y
+        return y
+
+    def backward(self, g):
+        return super().backward(relu_grad(g, self.out))
+
+
+def _bias_relu_compiled(y, b):
+    """``y = relu(y + b)`` in place by the compiled kernel; False where it doesn't apply."""
+    if native.kernels is None or y.dtype not in _NATIVE_FLOATS or not y.flags.c_contiguous:
+        return False
+    if b is not None and (b.dtype != y.dtype or b.ndim != 1 or not b.flags.c_contiguous):
+        return False
+    if y.size:
+        native.kernels.bias_relu(y, b)
+    return True
+
+
+def linear_relu(input, weight, bias=None):
+    """``relu(linear(input, weight, bias))`` in one op (see :class:`LinearRelu`)."""
+    x, w, b = _linear_operands(input, weight, bias)
+    if w._data.ndim == 1 or (b is not None and b._data.ndim != 1):
+        return relu(linear(x, w, b))
+    return LinearRelu.apply(x, w) if b is None else LinearRelu.apply(x, w, b)
+
+
+def _linear_operands(input, weight, bias):
+    """``(x, weight, bias)`` as tensors that fit one another (else a clear error)."""
     x = input if type(input) is Tensor else _as_tensor(input)
     w = weight if type(weight) is Tensor else _as_tensor(weight)
     xs, ws = x._data.shape, w._data.shape
     if len(ws) != 2 or not xs or xs[-1] != ws[1] or x._data.dtype != w._data.dtype:
         _check_linear(x, w)
-        if len(ws) == 1:  # PyTorch allows a vector weight: y = input @ weight (+ bias)
-            y = matmul(x, w)
-            return y if bias is None else y + bias
     if bias is None:
-        return Linear.apply(x, w)
+        return x, w, None
     b = bias if type(bias) is Tensor else _as_tensor(bias)
+    if len(ws) == 1:
+        return x, w, b
     if b._data.dtype != x._data.dtype or (b._data.ndim == 1 and b._data.shape[0] != ws[0]) or b._data.ndim > 1:
         _check_bias(x, w, b)
-    return Linear.apply(x, w, b)
+    return x, w, b
 
 
 def _check_linear(x, w):
