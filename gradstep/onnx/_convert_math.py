@@ -9,7 +9,7 @@ from ..ops.elementwise import (
     Abs, Add, Cast, Clamp, Clone, Cos, Div, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow, Relu,
     Rsqrt, Sigmoid, Sign, Silu, Sin, Softplus, Sqrt, Sub, Tanh, Where,
 )
-from ..ops.matmul import Linear, Matmul
+from ..ops.matmul import Linear, LinearRelu, Matmul
 from ..ops.reduce import Amax, Cumsum, LogSumExp, MaxDim, Mean, Norm, Prod, Sum, Var
 from ..ops.softmax import LogSoftmax, Softmax
 from ._batch import is_dynamic
@@ -181,6 +181,11 @@ def _linear(g, op):
         return g.node("Gemm", [x, w] + ([bias] if bias else []), transB=1)
     y = g.node("MatMul", [w, x]) if rank == 1 else g.node("MatMul", [x, g.node("Transpose", [w], perm=[1, 0])])
     return y if bias is None else g.node("Add", [y, bias])
+
+
+@converts(LinearRelu)
+def _linear_relu(g, op):
+    return g.node("Relu", [_linear(g, op)])
 
 
 # -------------------------------------------------------------- reductions

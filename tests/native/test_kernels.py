@@ -401,3 +401,20 @@ def test_relu_forward_compiled_equals_numpy_and_keeps_layout(dtype, rng):
     np.testing.assert_array_equal(a, b)
     assert F.relu(view).numpy().strides == view.numpy().strides
     assert np.isnan(a.transpose(0, 2, 3, 1).flat[0])
+
+
+# ---------------------------------------------------------------- bias + ReLU (the Linear+ReLU epilogue)
+@needs_kernels
+def test_bias_relu_kernel_checks_its_operands():
+    if native.kernels is None:
+        pytest.skip("compiled kernels switched off (GRADSTEP_NATIVE=0)")
+    y = np.array([[1.0, -2.0, 3.0], [-1.0, 0.5, -0.0]], np.float32)
+    want = np.maximum(y + np.float32([0.5, 1.0, -4.0]), 0)
+    native.kernels.bias_relu(y, np.float32([0.5, 1.0, -4.0]))
+    np.testing.assert_array_equal(y, want)
+    with pytest.raises(ValueError, match="bias_relu: bias of 4"):
+        native.kernels.bias_relu(y, np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="bias_relu"):
+        native.kernels.bias_relu(y, np.zeros(3, np.float64))
+    with pytest.raises(TypeError, match="bias_relu: y must be a writable"):
+        native.kernels.bias_relu(y.T, None)

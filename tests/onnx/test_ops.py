@@ -6,6 +6,7 @@ import pytest
 import gradstep as gs
 import gradstep.nn as nn
 import gradstep.nn.functional as F
+from gradstep.ops.matmul import linear_relu
 
 R = np.random.default_rng(7)
 C = {  # constants the rows close over (same values at both batch sizes)
@@ -56,6 +57,7 @@ ROWS = [
     ("cast_clone", lambda x: x.double().float().clone() + x.long().float(), _x(4)),
     # products
     ("matmul_linear", lambda x: x @ C["w34"].T + F.linear(x, C["w34"], C["bias3"]), _x(4)),
+    ("linear_relu_fused", lambda x: linear_relu(x, C["w34"], C["bias3"]) + linear_relu(x, C["w34"]), _x(4)),
     ("linear_3d_and_vector", lambda x: F.linear(x, C["w34"]).sum(-1) + x @ C["w4"], _x(2, 4)),
     ("batched_matmul", lambda x: x @ x.transpose(-1, -2), _x(3, 4)),
     # reductions
