@@ -1,11 +1,16 @@
-"""Neighbouring modules that :class:`~gradstep.nn.Sequential` runs as one op.
+"""Neighbouring modules that :class:`~gradstep.nn.Sequential` runs as one op, or in a cheaper order.
 
-A ``Linear`` followed by a ``ReLU`` becomes one node whose bias add and ReLU are one
-in-place pass over the GEMM's output (see :class:`gradstep.ops.matmul.LinearRelu`):
-the same values and gradients, bit for bit, with one pass, one array and one graph
-node fewer. A pair fuses only when both modules are exactly the listed classes (a
-subclass may have its own forward) and neither has hooks (a hook would see the
-intermediate result, which the fused op never makes).
+* ``Linear`` then ``ReLU``: one node whose bias add and ReLU are one in-place pass over
+  the GEMM's output (see :class:`gradstep.ops.matmul.LinearRelu`).
+* ``ReLU`` then ``MaxPool``: the pool first, then the ReLU on its (k² times smaller)
+  output. ``max(relu(x)) == relu(max(x))`` because the ReLU is monotone, and the
+  gradient reaches the same element with the same factor (nothing where the window's
+  maximum is <= 0), so only the work changes.
+
+Either way the values and gradients are those of the modules run one by one, bit for
+bit. A pair fuses only when both modules are exactly the listed classes (a subclass may
+have its own forward) and neither has hooks (a hook would see the intermediate result,
+which the fused op never makes).
 
 To add a fusion: an entry in ``FUSIONS`` and its test in ``tests/nn/test_fusion.py``.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 from ..ops.matmul import linear_relu
 from .activation import ReLU
 from .linear import Linear
+from .pooling import MaxPool1d, MaxPool2d
 
 
 def _linear_then_relu(linear, relu, input):
@@ -24,8 +30,18 @@ def _linear_then_relu(linear, relu, input):
     return linear_relu(input, params["weight"], params["bias"])
 
 
+def _relu_then_max_pool(relu, pool, input):
+    if pool.return_indices:  # the indices of an all-negative window would differ
+        return pool(relu(input))
+    return relu(pool(input))
+
+
 # (first module's class, second module's class) -> fused(first, second, input)
-FUSIONS = {(Linear, ReLU): _linear_then_relu}
+FUSIONS = {
+    (Linear, ReLU): _linear_then_relu,
+    (ReLU, MaxPool1d): _relu_then_max_pool,
+    (ReLU, MaxPool2d): _relu_then_max_pool,
+}
 FIRSTS = frozenset(first for first, _ in FUSIONS)
 
 

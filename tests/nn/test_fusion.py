@@ -155,3 +155,53 @@ def test_no_grad_inference_and_last_module_held():
         out = model(x)
         np.testing.assert_array_equal(out.numpy(), model[1](F.relu(x)).numpy())
     assert not out.requires_grad
+
+
+# ------------------------------------------------------------- ReLU then max pool: pooled first
+def _pool_input(rng, shape):
+    """Values with ties, all-negative windows and exact zeros: the cases where the order could matter."""
+    x = rng.integers(-3, 3, shape).astype(np.float32) * 0.5
+    x.reshape(-1)[::7] = 0.0
+    return x
+
+
+@pytest.mark.parametrize("pool, shape", [
+    (lambda: nn.MaxPool2d(2), (3, 4, 6, 6)),
+    (lambda: nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (2, 3, 7, 7)),
+    (lambda: nn.MaxPool2d(2, dilation=2), (2, 2, 7, 7)),
+    (lambda: nn.MaxPool1d(2), (3, 4, 9)),
+])
+def test_relu_then_max_pool_runs_pool_first_with_the_same_values_and_gradients(pool, shape, rng):
+    model = nn.Sequential(nn.ReLU(), pool())
+    x = _pool_input(rng, shape)
+    channels_last = x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2) if x.ndim == 4 else x
+    for data in (x, channels_last):  # conv outputs are channels-last
+        for path in both_paths(lambda: (_run(model, data, True), _run(model, data, False))):
+            (out_f, grads_f), (out_u, grads_u) = path
+            np.testing.assert_array_equal(out_f, out_u)
+            np.testing.assert_array_equal(grads_f[0], grads_u[0])
+    out = model(gs.tensor(x, requires_grad=True))
+    assert _names(out)[:2] == ["Relu", "MaxPool"]
+
+
+def test_relu_then_max_pool_with_indices_keeps_the_order():
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))
+    x = gs.tensor(-np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))  # all windows negative
+    out, idx = model(x)
+    assert out.numpy().max() == 0 and idx.numpy().reshape(-1).tolist() == [0, 2, 8, 10]
+
+
+def test_small_cnn_matches_torch(rng, torch):
+    gs.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(4 * 3 * 3, 5), nn.ReLU(), nn.Linear(5, 3))
+    tmodel = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                 torch.nn.Flatten(), torch.nn.Linear(36, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    tmodel.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    x = rng.standard_normal((4, 2, 6, 6)).astype(np.float32)
+    out, tout = model(gs.tensor(x)), tmodel(torch.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+    out.sum().backward()
+    tout.sum().backward()
+    for (name, p), tp in zip(model.named_parameters(), tmodel.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-5, err_msg=name)
