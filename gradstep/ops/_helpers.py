@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor, _as_tensor, result_type
+from ..backend import xp
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ..errors import IndexOutOfRange
 
@@ -18,8 +19,6 @@ def binary_operands(a, b, op: str, float_result: bool = False):
 
 def check_broadcast(op: str, *shapes) -> None:
     """Raise a ShapeError naming ``op`` when the shapes can't broadcast together."""
-    from ..backend import xp
-
     try:
         xp.broadcast_shapes(*shapes)
     except ValueError:
@@ -48,3 +47,13 @@ def require_float(t: Tensor, op: str) -> None:
 
 
 __all__ = ["binary_operands", "check_broadcast", "normalize_dim", "require_float", "Tensor", "_as_tensor", "ShapeError", "DTypeError", "fmt_shape"]
+
+
+def copy_like(template, values):
+    """``values`` copied into a new array laid out like ``template`` (same shape; ``values``' dtype).
+
+    One copy into the layout the next pass reads beats NumPy's mixed-layout passes
+    (an NCHW gradient of a channels-last activation, say)."""
+    out = xp.empty_like(template, dtype=values.dtype)
+    out[...] = values
+    return out

@@ -12,7 +12,7 @@ from .. import native
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
-from ._helpers import binary_operands, check_broadcast
+from ._helpers import binary_operands, check_broadcast, copy_like
 from ._registry import public
 from ..errors import InvalidArgument
 
@@ -358,7 +358,9 @@ class Relu(Function):
 def relu_grad(g, out):
     """The gradient through a ReLU whose output was ``out``: ``g`` where ``out > 0``, else 0 (a new array)."""
     kernels = native.kernels
-    if kernels is not None and g.dtype == out.dtype and g.dtype in _NATIVE_FLOATS and g.strides == out.strides:
+    if kernels is not None and g.dtype == out.dtype and g.dtype in _NATIVE_FLOATS and g.shape == out.shape:
+        if g.strides != out.strides:  # e.g. an NCHW gradient of a channels-last output (after a flatten):
+            g = copy_like(out, g)
         dx = xp.empty_like(out)
         flats = (native.flat_view(g), native.flat_view(out), native.flat_view(dx))
         if dx.strides == out.strides and all(f is not None for f in flats):

@@ -19,6 +19,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _as_tensor
 from ..backend import xp
 from ..errors import DTypeError, ShapeError, fmt_shape
+from ._helpers import copy_like
 from ._registry import public
 from .conv import _ints
 
@@ -63,13 +64,6 @@ def _empty(shape, dtype, channels_last, zeros=False):
         n, c, h, w = shape
         return make((n, h, w, c), dtype).transpose(0, 3, 1, 2)
     return make(shape, dtype)
-
-
-def _like(template, values):
-    """``values`` copied into an array laid out like ``template`` (same shape)."""
-    out = xp.empty_like(template, dtype=values.dtype)
-    out[...] = values
-    return out
 
 
 def _scatter(parts, geom, dtype, channels_last=False):
@@ -149,7 +143,7 @@ class MaxPool(Function):
             return _nchw(dx).reshape(self.x_shape)
         g, idx = grad_output.reshape(self.idx.shape), self.idx
         if g.strides != idx.strides and g.ndim == 4 and g.shape[1] > 1:
-            g = _like(idx, g)  # one copy into idx's layout, not four mixed-layout passes
+            g = copy_like(idx, g)  # one copy into idx's layout, not four mixed-layout passes
 
         def part(t, view):
             return xp.multiply(g, idx == t, out=view) if view is not None else g * (idx == t)

@@ -418,3 +418,21 @@ def test_bias_relu_kernel_checks_its_operands():
         native.kernels.bias_relu(y, np.zeros(3, np.float64))
     with pytest.raises(TypeError, match="bias_relu: y must be a writable"):
         native.kernels.bias_relu(y.T, None)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_of_a_gradient_in_another_layout(dtype, rng, torch):
+    # a channels-last activation flattened NCHW-wise: its gradient comes back NCHW-contiguous
+    x = rng.standard_normal((3, 5, 6, 4)).astype(dtype)
+    g = rng.standard_normal((3, 4 * 5 * 6)).astype(dtype)
+
+    def run():
+        t = gs.tensor(x, requires_grad=True)
+        F.relu(t.permute(0, 3, 1, 2)).flatten(1).backward(gs.tensor(g))
+        return t.grad.numpy()
+
+    a, b = both_paths(run)
+    np.testing.assert_array_equal(a, b)
+    tt = torch.tensor(x, requires_grad=True)
+    torch.relu(tt.permute(0, 3, 1, 2)).flatten(1).backward(torch.tensor(g))
+    np.testing.assert_array_equal(a, tt.grad.numpy())
