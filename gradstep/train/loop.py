@@ -227,6 +227,11 @@ class Trainer:
         if self._loader_state is not None and hasattr(loader, "load_state_dict"):
             loader.load_state_dict(self._loader_state)
             self._loader_state = None
+            if self.steps_per_epoch is not None and self.batch_in_epoch >= self.steps_per_epoch:
+                # Saved after the epoch's last step, before its end (epoch-end checkpoint, evaluation): the
+                # loader had handed out every batch and its state already names the *next* epoch's start,
+                # so iterating it now would train that epoch inside this one. Nothing of this epoch is left.
+                return iter(())
             return iter(loader)
         self._loader_state = None
         if hasattr(loader, "set_epoch"):

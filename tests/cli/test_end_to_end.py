@@ -87,3 +87,56 @@ def test_sigkill_and_resume_gives_bit_identical_weights(tmp_path, every):
     assert (full / "metrics.csv").read_bytes() == (part / "metrics.csv").read_bytes()
     summary = json.load(open(part / "summary.json"))
     assert summary["status"] == "completed" and summary["resumed_from"].startswith("checkpoints/ckpt-")
+
+
+# Loaded by the killed process through PYTHONPATH: SIGKILL itself at one chosen point of the epoch-end work.
+_KILLER = '''
+import os, signal
+epoch, where = os.environ["GRADSTEP_TEST_KILL"].split(":")
+if where == "evaluate":  # during the validation pass that ends epoch EPOCH
+    from gradstep.train.loop import Trainer
+    evaluate = Trainer.evaluate
+    def killing_evaluate(self, *args, **kwargs):
+        if self.epoch + 1 == int(epoch):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return evaluate(self, *args, **kwargs)
+    Trainer.evaluate = killing_evaluate
+else:  # right after epoch EPOCH's row reached metrics.csv, before its epoch-end checkpoint
+    from gradstep.train.csv_logger import CSVLogger
+    on_epoch_end = CSVLogger.on_epoch_end
+    def killing_on_epoch_end(self, trainer, logs):
+        on_epoch_end(self, trainer, logs)
+        if logs["epoch"] == int(epoch):
+            os.kill(os.getpid(), signal.SIGKILL)
+    CSVLogger.on_epoch_end = killing_on_epoch_end
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["evaluate", "epoch-row"])
+def test_sigkill_between_an_epochs_last_step_and_its_end_resumes_exactly(tmp_path, where):
+    """Killed after the epoch's last step was checkpointed but before the epoch-end checkpoint (the window
+    of the once-flaky kill at an epoch row): the resume ends that epoch instead of training the next
+    epoch's batches inside it, and the run ends bit-identical to an uninterrupted one."""
+    base = ("train", "--dataset", "digits", "--epochs", "3", "--batch-size", "24", "--checkpoint-every", "1",
+            "--log-every", "1", "--scheduler", "cosine", "--seed", "5", "--progress", "none")
+    assert gradstep(*base, "--name", "full", cwd=tmp_path).returncode == 0
+    full, part = tmp_path / "runs" / "full", tmp_path / "runs" / "part"
+    (tmp_path / "killer").mkdir()
+    (tmp_path / "killer" / "sitecustomize.py").write_text(_KILLER)
+    killing = env()
+    killing["PYTHONPATH"] = str(tmp_path / "killer") + os.pathsep + killing["PYTHONPATH"]
+    killing["GRADSTEP_TEST_KILL"] = f"2:{where}"
+    r = subprocess.run(command(*base, "--name", "part"), cwd=tmp_path, env=killing, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    newest = max((part / "checkpoints").glob("ckpt-*.json"))
+    state = json.load(open(newest))["trainer"]
+    assert (state["step"], state["epoch"], state["batch_in_epoch"]) == (120, 1, 60)  # really inside the window
+    r = gradstep("train", "--resume", part, "--progress", "none", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (full / "metrics.csv").read_bytes() == (part / "metrics.csv").read_bytes()
+    expected, got = load_file(full / "model.safetensors"), load_file(part / "model.safetensors")
+    assert expected.keys() == got.keys()
+    for k in expected:
+        assert np.array_equal(expected[k], got[k]), f"{k} differs"

@@ -201,6 +201,34 @@ def test_resume_in_process_mid_epoch_is_exact(tmp_path):
     assert history.epochs == full.history.epochs
 
 
+def test_resume_from_a_checkpoint_after_an_epochs_last_batch_is_exact(tmp_path):
+    """A checkpoint taken after the epoch's last step but before its end (a run killed during the epoch-end
+    evaluation) resumes with that epoch's end, not with a second pass over the next epoch's batches."""
+    model, opt, train, val = setup(optimizer="adam", lr=0.01)  # 96 samples / 16: 6 batches per epoch
+    full = Trainer(model, opt, progress=False)
+    full.fit(train, epochs=3, val_loader=val)
+    expected = weights(model)
+
+    class SaveAt(Callback):
+        def on_batch_end(self, trainer, logs):
+            if logs["step"] == 12:  # the last batch of epoch 2
+                trainer.save_checkpoint(tmp_path / "end")
+                trainer.should_stop = True
+
+    model, opt, train, val = setup(optimizer="adam", lr=0.01)
+    Trainer(model, opt, callbacks=[SaveAt()], progress=False).fit(train, epochs=3, val_loader=val)
+
+    model, opt, train, val = setup(seed=123, optimizer="adam", lr=0.01)
+    resumed = Trainer(model, opt, progress=False)
+    info = resumed.load_checkpoint(tmp_path / "end.json")
+    assert info.step == 12 and (resumed.epoch, resumed.batch_in_epoch) == (1, 6)
+    history = resumed.fit(train, epochs=3, val_loader=val)
+    assert resumed.step == 18
+    got = weights(model)
+    assert all(np.array_equal(expected[k], got[k]) for k in expected)
+    assert history.epochs == full.history.epochs
+
+
 def test_memory_stays_flat_over_10000_steps():
     """No graph, hook or metric-history leak: RSS after 10k steps is within a few MB of that after 1k."""
     import gc
