@@ -15,6 +15,7 @@ from .backend import manual_seed, initial_seed, get_rng_state, set_rng_state, de
 from .errors import (GradstepError, ShapeError, DTypeError, GradError, CheckpointError, InvalidArgument,
                      ArgumentTypeError, IndexOutOfRange, StateError, NotSupported, MissingDependency)
 from . import ops as _ops
+from . import linalg  # gradstep.linalg, like torch.linalg
 from .creation import *  # noqa: F401,F403
 from .creation import __all__ as _creation_all
 from .serialization import save, load

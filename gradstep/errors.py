@@ -20,6 +20,7 @@ class                  also a                 raised for
 ``NotSupported``       ``NotImplementedError``  something gradstep (or a base class) doesn't do
 ``MissingDependency``  ``ImportError``        an optional package that is not installed
 ``NonFiniteError``     ``FloatingPointError``  weights or values that became NaN or infinite
+``LinAlgError``        ``RuntimeError``       a singular or not positive-definite matrix (as torch.linalg)
 =====================  =====================  ==========================================
 
 So ``except ValueError`` keeps working, while ``except gradstep.GradstepError``
@@ -92,6 +93,11 @@ class MissingDependency(GradstepError, ImportError):
 
 class NonFiniteError(GradstepError, FloatingPointError):
     """Weights or values that became NaN or infinite where finite ones are needed."""
+
+
+class LinAlgError(GradstepError, RuntimeError):
+    """A matrix a linear algebra op can't take: singular (inv, solve), not positive-definite (cholesky),
+    no convergence. A RuntimeError like ``torch.linalg.LinAlgError``."""
 
 
 def fmt_shape(shape) -> str:
