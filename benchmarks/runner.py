@@ -153,23 +153,32 @@ def compare(names, repeats=5, steps=50, warmup=10, memory=True):
             for k, w in peers.items():
                 times[k].append(_time_steps(w.step, steps if k != "sklearn" else max(5, steps // 5)))
         med = {k: float(np.median(v)) for k, v in times.items()}
-        gemm = med["gemm"]
         row = {
             "workload": name,
             "gradstep": 1 / med["gradstep"],
             "torch": 1 / med["torch"] if "torch" in med else float("nan"),
-            "gemm_limit": 1 / gemm,
-            "overhead": med["gradstep"] / gemm,
-            "torch_overhead": med["torch"] / gemm if "torch" in med else float("nan"),
+            "gemm_limit": 1 / med["gemm"],
+            # Ratios are medians of the per-repeat ratios (blocks timed seconds apart), not ratios
+            # of the medians: a drift of the machine's speed between repeats then cancels out.
+            "overhead": _paired(times, "gradstep", "gemm"),
+            "torch_overhead": _paired(times, "torch", "gemm"),
+            "sklearn_ratio": _paired(times, "sklearn", "gradstep"),
             "sklearn": 1 / med["sklearn"] if "sklearn" in med else float("nan"),
         }
-        row["ratio"] = row["gradstep"] / row["torch"]
+        row["ratio"] = _paired(times, "torch", "gradstep")
         if memory:
             row["mem_gradstep"] = _memory("gradstep", name)
             row["mem_torch"] = _memory("torch", name) if torch is not None else float("nan")
         rows.append(row)
         _print_row(row, first=len(rows) == 1, memory=memory)
     return rows
+
+
+def _paired(times, slower, faster):
+    """Median over repeats of time[slower] / time[faster] (NaN when either was not timed)."""
+    if slower not in times or faster not in times:
+        return float("nan")
+    return float(np.median(np.array(times[slower]) / np.array(times[faster])))
 
 
 def _print_row(r, first, memory):
@@ -185,7 +194,7 @@ def _print_row(r, first, memory):
         vals += [f"{r['mem_gradstep']:.0f}", f"{r['mem_torch']:.0f}"]
     print("| " + " | ".join(vals) + " |", flush=True)
     if r["sklearn"] == r["sklearn"]:
-        print(f"  (scikit-learn MLPClassifier: {r['sklearn']:.1f} steps/s; gradstep is {r['gradstep'] / r['sklearn']:.1f}x)")
+        print(f"  (scikit-learn MLPClassifier: {r['sklearn']:.1f} steps/s; gradstep is {r['sklearn_ratio']:.1f}x)")
 
 
 def sweep(repeats=3, steps=20):
