@@ -1,6 +1,8 @@
 """``torch.linalg``'s functions with reverse-mode gradients, public as ``gradstep.linalg.<name>``
 (see ``gradstep/linalg.py``; they are not ``gradstep.<name>`` nor Tensor methods, where
-``norm``, ``diagonal`` and ``matmul`` already mean PyTorch's top-level functions).
+``norm``, ``diagonal`` and ``matmul`` already mean PyTorch's top-level functions). The end of the
+file adds PyTorch's top-level forms (det, logdet, slogdet, inverse, pinverse, matrix_power, cholesky_solve,
+cross, svd, vdot) as thin aliases of them, public as ``gradstep.<name>`` and Tensor methods.
 
 LAPACK runs through NumPy, batched over leading dims, in the input's dtype (float32 stays
 float32). A factorization with several outputs (slogdet, qr, eigh, svd) is computed once and each
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import math
+import warnings
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -23,6 +26,9 @@ from ..backend import xp
 from ..errors import (ArgumentTypeError, DTypeError, InvalidArgument, LinAlgError, NotSupported, ShapeError,
                       fmt_shape)
 from ._helpers import normalize_dim
+from ._registry import public
+from .elementwise import where
+from .indexing import tril, triu
 from .reduce import _arr, _dims, _expand_back
 
 slogdet_result = collections.namedtuple("slogdet", ["sign", "logabsdet"])
@@ -849,3 +855,153 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
     if isinstance(ord, str) or (ord is not None and (len(dim) == 2 if dim is not None else t.ndim == 2)):
         return matrix_norm(t, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
     return vector_norm(t, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+# ------------------------------------------------ PyTorch's top-level forms
+# torch.det, torch.inverse, torch.cross, ... and their Tensor methods, as thin aliases of the functions
+# above (which stay torch.linalg's under their own names: gradstep.linalg imports them). Parameter names
+# are the top-level ones (input, other, input2), so keyword calls written for PyTorch work.
+svd_legacy_result = collections.namedtuple("svd", ["U", "S", "V"])
+_cross_warned = False
+
+
+def _top_level(name):
+    """Register the decorated function as ``gradstep.<name>`` and ``Tensor.<name>``."""
+    def register(fn):
+        fn.__name__ = fn.__qualname__ = name
+        return public(fn, name=name)
+
+    return register
+
+
+@_top_level("det")
+def _det(input):
+    """Determinant of each square matrix (*, n, n) -> (*): ``linalg.det``."""
+    return det(input)
+
+
+@_top_level("slogdet")
+def _slogdet(input):
+    """``(sign, logabsdet)`` of each square matrix: ``linalg.slogdet``."""
+    return slogdet(input)
+
+
+@_top_level("logdet")
+def _logdet(input):
+    """``log(det(A))`` of each square matrix (*, n, n) -> (*), as PyTorch: NaN where det < 0, -inf where
+    det = 0. From slogdet, so it stays finite where det under- or overflows; the gradient is ``g * A^-T``
+    where det > 0, 0 where det < 0 (a constant NaN) and NaN where det = 0."""
+    t = _matrices("logdet", input)
+    sign, logabsdet = slogdet(t)
+    return where(sign == -1, math.nan, logabsdet)
+
+
+@_top_level("inverse")
+def _inverse(input):
+    """Inverse of each square matrix: ``linalg.inv`` (a singular one raises LinAlgError)."""
+    return inv(input)
+
+
+@_top_level("pinverse")
+def _pinverse(input, rcond: float = 1e-15):
+    """Pseudo-inverse with PyTorch's legacy signature: ``linalg.pinv(input, rtol=rcond)`` (atol 0), so
+    singular values at most ``rcond`` times the largest count as zero."""
+    if isinstance(rcond, bool) or not isinstance(rcond, (int, float)):
+        raise ArgumentTypeError(f"pinverse: rcond must be a float, got {type(rcond).__name__}; "
+                                f"for a tolerance per matrix use linalg.pinv(input, rtol=...)")
+    return pinv(input, rtol=float(rcond))
+
+
+@_top_level("matrix_power")
+def _matrix_power(input, n: int):
+    """``input`` to the integer power ``n``: ``linalg.matrix_power``."""
+    return matrix_power(input, n)
+
+
+@_top_level("cholesky_solve")
+def _cholesky_solve(input, input2, upper: bool = False):
+    """The solution X of ``A X = B`` given B (``input``, (*, n, k)) and the Cholesky factor of A
+    (``input2``, (*, n, n)): lower L with ``A = L L^T``, or upper U with ``A = U^T U`` when ``upper``.
+    Batch dims broadcast.
+
+    Computed as ``linalg.solve(L @ L^T, B)``. As PyTorch, only the factor's triangle is read, and the
+    gradient of the factor is PyTorch's (``-(gB X^T + X gB^T) L``, over the whole matrix, as for a
+    triangular input). A zero on the factor's diagonal raises LinAlgError (PyTorch returns NaN).
+    """
+    op = "cholesky_solve"
+    factor = _matrices(op, input2)
+    b = _floating(op, input)
+    if b._data.dtype != factor._data.dtype:
+        raise DTypeError(f"{op}: expected B (input) and the factor (input2) of the same dtype, got {b.dtype} and "
+                         f"{factor.dtype}")
+    n = factor.shape[-1]
+    if b.ndim < 2 or b.shape[-2] != n:
+        raise ShapeError(f"{op}: expected B of shape (*, {n}, k) for factors of shape {fmt_shape(factor.shape)}, "
+                         f"got shape {fmt_shape(b.shape)}")
+    try:
+        xp.broadcast_shapes(b.shape[:-2], factor.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"{op}: batch dims of B {fmt_shape(b.shape)} and the factor {fmt_shape(factor.shape)} "
+                         f"don't broadcast (each must match or be 1)") from None
+    tri = triu(factor) if upper else tril(factor)
+    if _records(factor):
+        tri = factor - (factor - tri).detach()  # the triangle's values, the gradient of the whole factor
+    a = tri.mT @ tri if upper else tri @ tri.mT
+    try:
+        return solve(a, b)
+    except LinAlgError:
+        raise LinAlgError(f"{op}: the Cholesky factor (shape {fmt_shape(factor.shape)}) has a zero on its diagonal, "
+                          f"so A is singular; expected the factor of a positive-definite matrix "
+                          f"(linalg.cholesky(A))") from None
+
+
+@_top_level("cross")
+def _cross(input, other, dim=None):
+    """Cross product of 3-vectors along ``dim``: ``linalg.cross``. With ``dim=None``, PyTorch's deprecated
+    default: the first dim of ``input`` of length 3 (not the last), with PyTorch's warning, once."""
+    if dim is None:
+        global _cross_warned
+        a = _as_tensor(input)
+        dim = next((i for i, size in enumerate(a.shape) if size == 3), None)
+        if dim is None:
+            raise ShapeError(f"cross: no dim of length 3 in input of shape {fmt_shape(a.shape)}; expected one, "
+                             f"or pass dim")
+        if not _cross_warned:
+            _cross_warned = True
+            warnings.warn(f"cross: calling it without dim is deprecated (as in PyTorch): dim defaults to the first "
+                          f"dim of length 3 of input (here {dim}, input of shape {fmt_shape(a.shape)}), while "
+                          f"linalg.cross takes the last one; pass dim, or use linalg.cross. Warned once.",
+                          UserWarning, stacklevel=2)
+    return cross(input, other, dim=dim)
+
+
+@_top_level("svd")
+def _svd(input, some: bool = True, compute_uv: bool = True):
+    """PyTorch's legacy SVD ``(U, S, V)`` with ``input = U diag(S) V^T``: V, not Vh = V^T as linalg.svd.
+
+    ``some`` is the opposite of linalg.svd's full_matrices (reduced by default). With
+    ``compute_uv=False``, U (*, m, m) and V (*, n, n) are zeros and S is ``linalg.svdvals`` (with its
+    gradient, as PyTorch 2.13).
+    """
+    if not compute_uv:
+        s = svdvals(input)
+        t = _as_tensor(input)
+        (m, n), batch = t.shape[-2:], t.shape[:-2]
+        dtype = t._data.dtype
+        return svd_legacy_result(Tensor._wrap(xp.zeros(batch + (m, m), dtype)), s,
+                                 Tensor._wrap(xp.zeros(batch + (n, n), dtype)))
+    u, s, vh = svd(input, full_matrices=not some)
+    return svd_legacy_result(u, s, vh.mT)
+
+
+@_top_level("vdot")
+def _vdot(input, other):
+    """Inner product of two 1-D tensors of the same length; for real tensors the same as ``dot``
+    (there is no conjugate to take)."""
+    from .matmul import Matmul, _check_matmul, _operands
+
+    a, b = _operands("vdot", input, other)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"vdot: expected two 1-D tensors, got shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    _check_matmul("vdot", a.shape, b.shape)
+    return Matmul.apply(a, b)

@@ -412,3 +412,217 @@ def test_linalg_error_is_a_runtime_error_like_torchs(torch):
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
     with pytest.raises(RuntimeError):
         gs.linalg.inv(gs.zeros(3, 3))
+
+
+# ------------------------------------------- top-level forms: gradstep.det, Tensor.det, ...
+# PyTorch's torch.det / Tensor.det and the other top-level names are aliases of the linalg functions
+# (with the legacy signatures of pinverse, cross and svd); gradstep.linalg keeps torch.linalg's.
+def test_top_level_names_leave_linalg_and_existing_ones_alone(torch):
+    import gradstep.ops.linalg as ops_linalg
+
+    for name in ("det", "slogdet", "svd", "cross", "matrix_power"):
+        assert getattr(gs.linalg, name) is getattr(ops_linalg, name), name
+    for name in ("det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "cholesky_solve", "cross",
+                 "svd", "vdot"):
+        assert getattr(gs.Tensor, name) is getattr(gs, name), name
+        assert hasattr(torch, name) and hasattr(torch.Tensor, name), name
+    x = np.ones((2, 3, 4))
+    assert gs.norm(gs.tensor(x), dim=(0, 1)).shape == (4,)  # torch.norm's meaning, not linalg.norm's
+    assert gs.diagonal(gs.tensor(x)).shape == tuple(torch.diagonal(torch.tensor(x)).shape) == (4, 2)
+    a = np.arange(27.0).reshape(3, 3, 3)
+    assert gs.svd(gs.tensor(a))._fields == ("U", "S", "V") and gs.linalg.svd(gs.tensor(a))._fields == ("U", "S", "Vh")
+    np.testing.assert_array_equal(gs.linalg.cross(gs.tensor(a), gs.tensor(a[::-1].copy())).numpy(),
+                                  torch.linalg.cross(torch.tensor(a), torch.tensor(a[::-1].copy())).numpy())
+
+
+def _negative_det_batch(rng, shape):
+    a = spd(rng, shape)
+    a.reshape(-1, shape[-1], shape[-1])[-1, 0, :] *= -1  # the last matrix of the batch has det < 0
+    return a
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (2, 1, 2, 2)], ids=str)
+def test_top_level_det_logdet_slogdet_inverse(shape, dtype, torch, rng):
+    a = rng.standard_normal(shape) + 0.5 * np.eye(shape[-1])
+    both(lambda lib, x: lib.det(x), [a], torch, dtype)
+    both(lambda lib, x: x.det(), [a], torch, dtype)
+    both(lambda lib, x: lib.slogdet(x).logabsdet, [a], torch, dtype)
+    both(lambda lib, x: x.slogdet()[1], [a], torch, dtype)
+    got, want = gs.slogdet(gs.tensor(a.astype(dtype))), torch.slogdet(torch.tensor(a.astype(dtype)))
+    np.testing.assert_array_equal(got.sign.numpy(), want.sign.numpy())
+    both(lambda lib, x: lib.inverse(x), [invertible(rng, shape)], torch, dtype)
+    both(lambda lib, x: x.inverse(), [invertible(rng, shape)], torch, dtype)
+    both(lambda lib, x: lib.logdet(x), [spd(rng, shape)], torch, dtype)
+    both(lambda lib, x: x.logdet(), [spd(rng, shape)], torch, dtype)
+    if len(shape) > 2:  # NaN where det < 0, with a zero gradient there (as PyTorch)
+        out = both(lambda lib, x: lib.logdet(x), [_negative_det_batch(rng, shape)], torch, dtype, gradcheck=False)
+        values = out.detach().numpy().reshape(-1)
+        assert np.isnan(values[-1]) and np.isfinite(values[:-1]).all()
+
+
+def test_logdet_of_singular_and_negative_matrices(torch):
+    a = np.stack([np.zeros((2, 2)), [[1.0, 2.0], [3.0, 4.0]], 2 * np.eye(2)]).astype(np.float32)
+    got, want = gs.logdet(gs.tensor(a)), torch.logdet(torch.tensor(a))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    assert got.numpy()[0] == -math.inf and np.isnan(got.numpy()[1]) and got.dtype == gs.float32
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (2, 3, 5)], ids=str)
+def test_top_level_pinverse(shape, dtype, torch, rng):
+    both(lambda lib, x: lib.pinverse(x), [rng.standard_normal(shape)], torch, dtype)
+    both(lambda lib, x: x.pinverse(), [rng.standard_normal(shape)], torch, dtype)
+
+
+def test_pinverse_rcond_is_linalg_pinv_rtol(torch, rng):
+    u, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    v, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    a = u[:, :3] @ np.diag([3.0, 1.0, 0.1]) @ v.T
+    for rcond in (1e-15, 0.01, 0.1, 0.5):  # 0.1 and 0.5 drop singular values (below 0.3 and 1.5)
+        both(lambda lib, x: lib.pinverse(x, rcond=rcond), [a], torch, gradcheck=False)
+        both(lambda lib, x: x.pinverse(rcond), [a], torch, np.float32, gradcheck=False)
+        np.testing.assert_allclose(gs.pinverse(gs.tensor(a), rcond).numpy(),
+                                   gs.linalg.pinv(gs.tensor(a), rtol=rcond).numpy(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("n", [-2, 0, 1, 3])
+def test_top_level_matrix_power(n, torch, rng):
+    a = invertible(rng, (2, 3, 3)) / 3
+    both(lambda lib, x: lib.matrix_power(x, n), [a], torch, np.float32, rtol=1e-4, atol=1e-4)
+    both(lambda lib, x: x.matrix_power(n), [a], torch)
+    np.testing.assert_array_equal(gs.tensor([[1, 2], [3, 4]]).matrix_power(3).numpy(),
+                                  torch.tensor([[1, 2], [3, 4]]).matrix_power(3).numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("sb,sl", [((3, 2), (3, 3)), ((2, 4, 1), (2, 4, 4)), ((2, 3, 2), (3, 3)), ((3, 2), (2, 1, 3, 3))],
+                         ids=str)
+def test_cholesky_solve(sb, sl, upper, dtype, torch, rng):
+    factor = np.linalg.cholesky(spd(rng, sl))
+    if upper:
+        factor = np.swapaxes(factor, -1, -2)
+    arrays = [rng.standard_normal(sb), factor]
+    # The factor as given: PyTorch's gradient, over the whole matrix (gradcheck can't agree on the unread triangle).
+    both(lambda lib, b, f: lib.cholesky_solve(b, f, upper), arrays, torch, dtype, gradcheck=False)
+    both(lambda lib, b, f: b.cholesky_solve(f, upper=upper), arrays, torch, dtype, gradcheck=False)
+    # Through the read triangle only: also gradchecked.
+    both(lambda lib, b, f: lib.cholesky_solve(b, f.triu() if upper else f.tril(), upper), arrays, torch, dtype)
+
+
+def test_cholesky_solve_reads_one_triangle_and_chains_with_cholesky(torch, rng):
+    a = spd(rng, (2, 3, 3))
+    b = rng.standard_normal((2, 3, 2))
+    noisy = np.linalg.cholesky(a) + np.triu(np.full((3, 3), 5.0), 1)  # the upper triangle is not read
+    for upper, f in ((False, noisy), (True, np.swapaxes(noisy, -1, -2))):
+        got = gs.cholesky_solve(gs.tensor(b), gs.tensor(f), upper)
+        want = torch.cholesky_solve(torch.tensor(b), torch.tensor(f), upper)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(got.numpy(), np.linalg.solve(a, b), rtol=1e-10)
+
+    def fn(lib, x, y):
+        return lib.cholesky_solve(y, lib.linalg.cholesky(x @ x.mT + 3 * lib.eye(3, dtype=x.dtype)))
+
+    both(fn, [rng.standard_normal((2, 3, 3)), b], torch)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb,dim", [((3, 4, 3), (3, 4, 3), None), ((2, 3), (2, 3), None), ((1, 3), (4, 3), None),
+                                       ((4, 3, 2), (1, 3, 2), None), ((3, 4, 3), (3, 4, 3), -1), ((3, 2), (3, 2), 0)],
+                         ids=str)
+def test_top_level_cross(sa, sb, dim, dtype, torch, rng):
+    """dim=None is PyTorch's deprecated default: the first dim of length 3 of input (dim 0 of (3, 4, 3))."""
+    arrays = [rng.standard_normal(sa), rng.standard_normal(sb)]
+    both(lambda lib, a, b: lib.cross(a, b, dim), arrays, torch, dtype)
+    both(lambda lib, a, b: a.cross(b) if dim is None else a.cross(b, dim=dim), arrays, torch, dtype)
+
+
+def test_cross_without_dim_warns_once_as_pytorch(monkeypatch):
+    import warnings
+
+    import gradstep.ops.linalg as ops_linalg
+
+    monkeypatch.setattr(ops_linalg, "_cross_warned", False)
+    a = gs.ones(3, 4, 3)
+    with pytest.warns(UserWarning, match=r"cross: .*deprecated.*here 0, input of shape \(3, 4, 3\)"):
+        gs.cross(a, a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a.cross(a)  # once per process, like PyTorch's TORCH_WARN_ONCE
+        monkeypatch.setattr(ops_linalg, "_cross_warned", False)
+        gs.cross(a, a, dim=-1)  # an explicit dim never warns
+        assert not ops_linalg._cross_warned
+
+
+def _legacy_svd(lib, x, some=True):
+    u, s, v = lib.svd(x, some=some)
+    k = s.shape[-1]
+    sign = u[..., :1, :k].sign()
+    return flat(lib, u[..., :, :k] * sign, s, v[..., :, :k] * sign)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 4, 3), (1, 1)], ids=str)
+def test_top_level_svd_returns_v(shape, dtype, torch, rng):
+    a = rng.standard_normal(shape)
+    both(_legacy_svd, [a], torch, dtype)
+    both(lambda lib, x: _legacy_svd(lib, x, some=False), [a], torch, dtype)
+    both(lambda lib, x: x.svd().S, [a], torch, dtype)
+    both(lambda lib, x: lib.svd(x, compute_uv=False).S, [a], torch, dtype)  # S keeps its gradient, as PyTorch 2.13
+    for some in (True, False):
+        got = gs.svd(gs.tensor(a), some=some)
+        want = torch.svd(torch.tensor(a), some=some)
+        assert [t.shape for t in got] == [tuple(t.shape) for t in want]
+        k = got.S.shape[-1]
+        np.testing.assert_allclose(((got.U[..., :k] * got.S[..., None, :]) @ got.V[..., :k].mT).numpy(), a, atol=1e-12)
+    got, want = gs.svd(gs.tensor(a), compute_uv=False), torch.svd(torch.tensor(a), compute_uv=False)
+    assert [t.shape for t in got] == [tuple(t.shape) for t in want]
+    assert not got.U.numpy().any() and not got.V.numpy().any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_top_level_vdot(dtype, torch, rng):
+    arrays = [rng.standard_normal(5), rng.standard_normal(5)]
+    both(lambda lib, a, b: lib.vdot(a, b), arrays, torch, dtype)
+    both(lambda lib, a, b: a.vdot(b), arrays, torch, dtype)
+    assert gs.vdot(gs.tensor([1, 2]), gs.tensor([3, 4])).item() == torch.vdot(torch.tensor([1, 2]), torch.tensor([3, 4])).item()
+
+
+TOP_LEVEL_ERRORS = [
+    ("det-not-square", lambda: gs.det(gs.ones(2, 3)), ShapeError, ["linalg.det", "(2, 3)", "square"]),
+    ("det-method-int", lambda: gs.tensor([[1, 2], [3, 4]]).det(), DTypeError, ["linalg.det", "int64"]),
+    ("logdet-not-square", lambda: gs.logdet(gs.ones(2, 3)), ShapeError, ["logdet", "(2, 3)", "square"]),
+    ("logdet-int", lambda: gs.logdet(gs.tensor([[1, 2], [3, 4]])), DTypeError, ["logdet", "int64"]),
+    ("slogdet-1d", lambda: gs.ones(3).slogdet(), ShapeError, ["linalg.slogdet", "(3,)"]),
+    ("inverse-singular", lambda: _singular_batch().inverse(), LinAlgError, ["linalg.inv", "batch element 1", "singular"]),
+    ("pinverse-rcond-tensor", lambda: gs.pinverse(gs.ones(2, 2), gs.tensor(0.1)), ArgumentTypeError,
+     ["pinverse", "rcond", "Tensor"]),
+    ("pinverse-1d", lambda: gs.pinverse(gs.ones(3)), ShapeError, ["linalg.pinv", "(3,)"]),
+    ("matrix_power-n", lambda: gs.eye(2).matrix_power(2.0), ArgumentTypeError, ["linalg.matrix_power", "int"]),
+    ("cholesky_solve-b-1d", lambda: gs.cholesky_solve(gs.ones(3), gs.eye(3)), ShapeError,
+     ["cholesky_solve", "(*, 3, k)", "(3,)"]),
+    ("cholesky_solve-rows", lambda: gs.cholesky_solve(gs.ones(4, 2), gs.eye(3)), ShapeError,
+     ["cholesky_solve", "(*, 3, k)", "(4, 2)"]),
+    ("cholesky_solve-batch", lambda: gs.cholesky_solve(gs.ones(2, 3, 2), gs.ones(3, 3, 3)), ShapeError,
+     ["cholesky_solve", "broadcast", "(2, 3, 2)", "(3, 3, 3)"]),
+    ("cholesky_solve-dtypes", lambda: gs.cholesky_solve(gs.ones(3, 2, dtype=gs.float64), gs.eye(3)), DTypeError,
+     ["cholesky_solve", "float64", "float32"]),
+    ("cholesky_solve-not-square", lambda: gs.cholesky_solve(gs.ones(3, 2), gs.ones(3, 2)), ShapeError,
+     ["cholesky_solve", "square"]),
+    ("cholesky_solve-singular", lambda: gs.cholesky_solve(gs.ones(3, 2), gs.zeros(3, 3)), LinAlgError,
+     ["cholesky_solve", "zero on its diagonal"]),
+    ("cross-no-length-3", lambda: gs.cross(gs.ones(2, 4), gs.ones(2, 4)), ShapeError, ["cross", "no dim of length 3", "(2, 4)"]),
+    ("cross-dim", lambda: gs.ones(2, 3).cross(gs.ones(2, 3), dim=0), ShapeError, ["linalg.cross", "length 3"]),
+    ("svd-int", lambda: gs.svd(gs.ones(2, 3, dtype=gs.int64)), DTypeError, ["linalg.svd", "int64"]),
+    ("svd-1d", lambda: gs.ones(3).svd(compute_uv=False), ShapeError, ["linalg.svdvals", "(3,)"]),
+    ("vdot-2d", lambda: gs.vdot(gs.ones(1, 3), gs.ones(3)), ShapeError, ["vdot", "1-D", "(1, 3)"]),
+    ("vdot-lengths", lambda: gs.vdot(gs.ones(3), gs.ones(2)), ShapeError, ["vdot", "(3,)", "(2,)"]),
+    ("vdot-dtypes", lambda: gs.vdot(gs.ones(3), gs.ones(3, dtype=gs.float64)), DTypeError, ["vdot", "float32", "float64"]),
+]
+
+
+@pytest.mark.parametrize("case", TOP_LEVEL_ERRORS, ids=[c[0] for c in TOP_LEVEL_ERRORS])
+def test_top_level_errors(case):
+    _, fn, exc, needles = case
+    _raises(fn, exc, *needles)
