@@ -10,7 +10,7 @@ from ..ops.elementwise import (
     Rsqrt, Sigmoid, Sign, Silu, Sin, Softplus, Sqrt, Sub, Tanh, Where,
 )
 from ..ops.matmul import Linear, LinearRelu, Matmul
-from ..ops.reduce import Amax, Cumsum, LogSumExp, MaxDim, Mean, Norm, Prod, Sum, Var
+from ..ops.reduce import Amax, Cumsum, LogSumExp, MaxDim, Mean, Prod, Sum, Var, VectorNorm
 from ..ops.softmax import LogSoftmax, Softmax
 from ._batch import is_dynamic
 from ._registry import converts
@@ -252,7 +252,7 @@ def _cumsum(g, op):
     return g.node("CumSum", [g.input(0), g.const(numpy.asarray(axis, dtype=numpy.int64))])
 
 
-@converts(Norm)
+@converts(VectorNorm)
 def _norm(g, op):
     x, dtype = g.input(0), g.in_dtype(0)
     p, axes, keepdim = op.params["p"], op.params["axes"], op.params["keepdim"]
@@ -260,6 +260,8 @@ def _norm(g, op):
         return g.reduce("ReduceL2", x, axes, keepdim)
     if p == 1:
         return g.reduce("ReduceL1", x, axes, keepdim)
+    if math.isinf(p):
+        return g.reduce("ReduceMax" if p > 0 else "ReduceMin", g.node("Abs", [x]), axes, keepdim)
     if p == 0:
         nonzero = g.node("Not", [g.node("Equal", [x, g.scalar(0, dtype)])])
         return g.reduce("ReduceSum", g.node("Cast", [nonzero], to=_onnx_type(g, dtype)), axes, keepdim)

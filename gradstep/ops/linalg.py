@@ -29,7 +29,7 @@ from ._helpers import normalize_dim
 from ._registry import public
 from .elementwise import where
 from .indexing import tril, triu
-from .reduce import _arr, _dims, _expand_back
+from .reduce import VectorNorm, _arr, _dims
 
 slogdet_result = collections.namedtuple("slogdet", ["sign", "logabsdet"])
 eigh_result = collections.namedtuple("eigh", ["eigenvalues", "eigenvectors"])
@@ -708,55 +708,6 @@ def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
 
 
 # ---------------------------------------------------------------------- norms
-class VectorNorm(Function):
-    """``sum(|x|^p)^(1/p)`` over ``axes``; ``p`` = inf/-inf: max/min of |x|; ``p`` = 0: count of nonzeros.
-
-    Backward as PyTorch's: 0 where the norm is 0 (and for p = 0, and at x = 0 for p < 1);
-    inf/-inf share the gradient evenly between the elements that reach the norm.
-    """
-
-    saves_output = True
-
-    def forward(self, a, p, axes, keepdim):
-        self.p, self.axes, self.keepdim = p, axes, keepdim
-        if p == 2:
-            out = xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
-        elif math.isinf(p):
-            out = (xp.amax if p > 0 else xp.amin)(xp.abs(a), axis=axes, keepdims=keepdim)
-        elif p == 0:
-            out = (a != 0).sum(axis=axes, keepdims=keepdim).astype(a.dtype)
-        elif p == 1:
-            out = xp.abs(a).sum(axis=axes, keepdims=keepdim)
-        else:
-            out = (xp.abs(a) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
-        self.out = out = _arr(out)
-        return out
-
-    def backward(self, g):
-        a, p = self.inputs[0]._data, self.p
-        if p == 0:
-            return xp.zeros(a.shape, g.dtype)
-        g = _expand_back(g, a.shape, self.axes, self.keepdim)
-        if p == 1:
-            return xp.sign(a) * g
-        norm = _expand_back(self.out, a.shape, self.axes, self.keepdim)
-        zero = norm == 0
-        if p == 2:
-            return g * xp.where(zero, 0, a / norm)
-        size = xp.abs(a)
-        if math.isinf(p):
-            hit = (size == norm) | xp.isnan(size)
-            count = hit.sum(axis=self.axes, keepdims=True).astype(g.dtype)
-            return xp.sign(a) * hit * (g / count)
-        if p < 1:
-            scaled = xp.sign(a) * xp.where(a == 0, 0, size ** (p - 1))
-            return scaled * g * norm ** (1 - p)
-        scale = xp.where(zero, 0, g / norm ** (p - 1))
-        if p < 2:
-            return xp.sign(a) * size ** (p - 1) * scale
-        return a * size ** (p - 2) * scale
-
-
 def _norm_input(op, A, dtype, lapack=False):
     """The float input, cast to ``dtype`` (which must not narrow it, as in PyTorch)."""
     t = _floating(op, A, lapack=lapack)

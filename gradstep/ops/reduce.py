@@ -490,10 +490,11 @@ def count_nonzero(input, dim=None):
 
 
 # ------------------------------------------------------------------------ norm
-class Norm(Function):
-    """``sum(|x|^p)^(1/p)`` for finite ``p != 0``, or the count of nonzeros for ``p = 0``.
+class VectorNorm(Function):
+    """``sum(|x|^p)^(1/p)`` over ``axes``; ``p`` = inf/-inf: max/min of |x|; ``p`` = 0: count of nonzeros.
 
-    The gradient is 0 where the norm is 0, and everywhere for ``p = 0`` (as PyTorch).
+    Backward as PyTorch's: 0 where the norm is 0 (and for p = 0, and at x = 0 for p < 1);
+    inf/-inf share the gradient evenly between the elements that reach the norm.
     """
 
     saves_output = True
@@ -502,6 +503,8 @@ class Norm(Function):
         self.p, self.axes, self.keepdim = p, axes, keepdim
         if p == 2:
             out = xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+        elif math.isinf(p):
+            out = (xp.amax if p > 0 else xp.amin)(xp.abs(a), axis=axes, keepdims=keepdim)
         elif p == 0:
             out = (a != 0).sum(axis=axes, keepdims=keepdim).astype(a.dtype)
         elif p == 1:
@@ -513,19 +516,27 @@ class Norm(Function):
 
     def backward(self, g):
         a, p = self.inputs[0]._data, self.p
-        g = _expand_back(g, a.shape, self.axes, self.keepdim)
         if p == 0:
             return xp.zeros(a.shape, g.dtype)
+        g = _expand_back(g, a.shape, self.axes, self.keepdim)
         if p == 1:
-            return g * xp.sign(a)
-        out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
+            return xp.sign(a) * g
+        norm = _expand_back(self.out, a.shape, self.axes, self.keepdim)
+        zero = norm == 0
         if p == 2:
-            scale = g / out
-            grad = a * scale
-        else:
-            scale = g / out ** (p - 1)
-            grad = xp.sign(a) * xp.abs(a) ** (p - 1) * scale
-        return xp.where(out == 0, g.dtype.type(0), grad)
+            return g * xp.where(zero, 0, a / norm)
+        size = xp.abs(a)
+        if math.isinf(p):
+            hit = (size == norm) | xp.isnan(size)
+            count = hit.sum(axis=self.axes, keepdims=True).astype(g.dtype)
+            return xp.sign(a) * hit * (g / count)
+        if p < 1:
+            scaled = xp.sign(a) * xp.where(a == 0, 0, size ** (p - 1))
+            return scaled * g * norm ** (1 - p)
+        scale = xp.where(zero, 0, g / norm ** (p - 1))
+        if p < 2:
+            return xp.sign(a) * size ** (p - 1) * scale
+        return a * size ** (p - 2) * scale
 
 
 @public
@@ -537,8 +548,4 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     if isinstance(p, str) or not isinstance(p, (int, float)):
         raise InvalidArgument(f"norm: p must be a number or 'fro', got {p!r} (matrix norms such as 'nuc' are not supported)")
     axes = _dims(dim, t.ndim, "norm")
-    if math.isinf(p):
-        from .elementwise import abs as _abs
-
-        return _amax("norm", _abs(t), axes, keepdim, None, smallest=p < 0)
-    return Norm.apply(t, p=p, axes=axes, keepdim=keepdim)
+    return VectorNorm.apply(t, p=p, axes=axes, keepdim=keepdim)

@@ -66,7 +66,8 @@ ROWS = [
     ("amax_amin_max_min", lambda x: x.amax(1) + x.amin((1, 2), keepdim=True).squeeze(1) + x.max(1).values
      - x.min(-1, keepdim=True)[0].transpose(1, 2), _x(3, 3)),
     ("logsumexp_prod_cumsum", lambda x: (x * 40).logsumexp(-1) + x.prod(1) + x.cumsum(1).sum(-1), _x(3, 3)),
-    ("norms", lambda x: x.norm(dim=1) + x.norm(p=1, dim=1) + x.norm(p=3, dim=1), _x(3)),
+    ("norms", lambda x: x.norm(dim=1) + x.norm(p=1, dim=1) + x.norm(p=3, dim=1)
+     + x.norm(p=float("inf"), dim=1) - x.norm(p=float("-inf"), dim=1), _x(3)),
     ("softmax_log_softmax", lambda x: x.softmax(1) + x.log_softmax(-1), _x(3, 4)),
     # movement
     ("reshape_view_flatten", lambda x: x.reshape(x.shape[0], 4, 3).flatten(1).view(-1, 2, 6)[:, 1], _x(3, 4)),
