@@ -19,7 +19,7 @@ from ..backend import xp
 from ..devices import CPU as _CPU, device as _device
 from ..errors import DTypeError, GradError, ShapeError, fmt_shape
 from .grad_mode import is_grad_enabled
-from ..errors import ArgumentTypeError, GradstepError, InvalidArgument, StateError
+from ..errors import ArgumentTypeError, GradstepError, InvalidArgument, NotSupported, StateError
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -494,6 +494,36 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):
         return self._inplace(lambda x: _ops.clamp(x, min, max))
+
+    # Shape-changing in-place ops: the tensor becomes a view of its own storage with another shape.
+    def t_(self):
+        return self._reshape_inplace("t_", _ops.t)
+
+    def transpose_(self, dim0: int, dim1: int):
+        return self._reshape_inplace("transpose_", _ops.transpose, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def squeeze_(self, dim=None):
+        return self._reshape_inplace("squeeze_", _ops.squeeze, dim)
+
+    def unsqueeze_(self, dim: int):
+        return self._reshape_inplace("unsqueeze_", _ops.unsqueeze, dim)
+
+    def _reshape_inplace(self, name, view, *args):
+        """Rebind this tensor to ``view(self, *args)`` (same storage). The version goes up, so a node
+        that saved this tensor for backward refuses to use it with its new shape."""
+        if self.requires_grad:
+            raise NotSupported(
+                f"{name}: changing the shape in place of a tensor that requires grad is not supported "
+                f"(the graph holds its old shape); use the out-of-place form, e.g. x = x.{name[:-1]}(...)"
+            )
+        from .grad_mode import no_grad
+
+        with no_grad():
+            self._data = view(self, *args)._data
+        self._version[0] += 1
+        return self
 
     def copy_(self, src):
         """Copy ``src``'s values into this tensor (broadcasting), keeping its dtype and storage."""
