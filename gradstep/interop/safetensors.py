@@ -45,7 +45,16 @@ def save(tensors: dict, metadata: dict[str, str] | None = None) -> bytes:
         raise ArgumentTypeError(f"safetensors: expected a dict of name -> tensor (e.g. model.state_dict()), "
                                 f"got {type(tensors).__name__}")
     arrays = {str(k): _to_numpy(v, k) for k, v in tensors.items()}
-    return safetensors.numpy.save(arrays, metadata=metadata)
+    return _sorted_header(safetensors.numpy.save(arrays, metadata=metadata))
+
+
+def _sorted_header(data: bytes) -> bytes:
+    """``data`` with its JSON header's keys in sorted order, so that equal weights and metadata give
+    equal bytes (the safetensors writer orders the metadata differently from run to run)."""
+    (n,) = struct.unpack("<Q", data[:8])
+    text = json.dumps(json.loads(data[8 : 8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the format pads the header to a multiple of 8 bytes
+    return struct.pack("<Q", len(text)) + text + data[8 + n :]
 
 
 def load(data: bytes, source: str = "<bytes>") -> dict[str, numpy.ndarray]:

@@ -78,3 +78,21 @@ def test_bad_files_raise_checkpoint_error(tmp_path):
         load_file(tmp_path)
     with pytest.raises(TypeError, match="'x' must be a Tensor or NumPy array"):
         save({"x": [1, 2]})
+
+
+def test_equal_weights_and_metadata_give_equal_bytes_across_processes():
+    # the safetensors writer orders metadata differently from process to process (hash seeds)
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from gradstep.interop.safetensors import save; "
+            "sys.stdout.buffer.write(save({'w': np.arange(6, dtype=np.float32).reshape(2, 3), 'b': np.ones(2)}, "
+            "metadata={k: str(i) for i, k in enumerate(['model', 'config', 'a', 'zeta', 'epoch', 'b'])}))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout for _ in range(4)}
+    assert len(outs) == 1
+    from gradstep.interop.safetensors import load, read_metadata
+
+    data = outs.pop()
+    assert len(data[8:8 + int.from_bytes(data[:8], "little")]) % 8 == 0
+    assert load(data)["w"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert read_metadata(data)["zeta"] == "3"
