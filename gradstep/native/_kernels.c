@@ -474,33 +474,51 @@ PyDoc_STRVAR(col2im_doc,
 "Convolution input gradient, channels-last: cols (kh*kw, N, GH, GW, C) per kernel offset,\n"
 "out (N, H, W, C) the unpadded input's gradient (written, not added to).");
 
+/* The arguments both convolution kernels take: two float arrays (`a` read, `b` written) of
+ * `a_ndim` and `b_ndim` dims and one dtype, then the geometry kh, kw, sh, sw, dh, dw, top, left
+ * (`format`: "OOiiiiiiii:<op>", so that argument errors name the kernel). */
+typedef struct { int kh, kw, sh, sw, dh, dw, top, left; } conv_geometry;
+
+static int conv_arguments(PyObject *args, const char *format, const char *op, const char *a_name,
+                          int a_ndim, const char *b_name, int b_ndim, Py_buffer *a, Py_buffer *b,
+                          conv_geometry *g)
+{
+    PyObject *oa, *ob;
+    if (!PyArg_ParseTuple(args, format, &oa, &ob, &g->kh, &g->kw, &g->sh, &g->sw, &g->dh,
+                          &g->dw, &g->top, &g->left))
+        return -1;
+    if (get_array(op, a_name, oa, a, a_ndim, "fd", 0) < 0) return -1;
+    if (get_array(op, b_name, ob, b, b_ndim, "fd", 1) < 0) {
+        PyBuffer_Release(a);
+        return -1;
+    }
+    if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->top < 0 ||
+        g->left < 0 || a->itemsize != b->itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: inconsistent dtypes or geometry", op);
+        PyBuffer_Release(a); PyBuffer_Release(b);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *py_col2im(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *o_cols, *o_out;
-    int kh, kw, sh, sw, dh, dw, top, left;
     Py_buffer cols, out;
-    if (!PyArg_ParseTuple(args, "OOiiiiiiii:col2im", &o_cols, &o_out, &kh, &kw, &sh, &sw, &dh, &dw,
-                          &top, &left))
+    conv_geometry g;
+    if (conv_arguments(args, "OOiiiiiiii:col2im", "col2im", "cols", 5, "out", 4, &cols, &out, &g) < 0)
         return NULL;
-    if (get_array("col2im", "cols", o_cols, &cols, 5, "fd", 0) < 0) return NULL;
-    if (get_array("col2im", "out", o_out, &out, 4, "fd", 1) < 0) {
-        PyBuffer_Release(&cols);
-        return NULL;
-    }
     Py_ssize_t n = out.shape[0], h = out.shape[1], w = out.shape[2], c = out.shape[3];
     Py_ssize_t gh = cols.shape[2], gw = cols.shape[3];
-    int ok = kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && dh >= 1 && dw >= 1 && top >= 0 &&
-             left >= 0 && cols.itemsize == out.itemsize && cols.shape[0] == (Py_ssize_t)kh * kw &&
-             cols.shape[1] == n && cols.shape[4] == c;
+    int ok = cols.shape[0] == (Py_ssize_t)g.kh * g.kw && cols.shape[1] == n && cols.shape[4] == c;
     if (!ok)
-        PyErr_Format(PyExc_ValueError, "col2im: inconsistent shapes, dtypes or geometry");
+        PyErr_Format(PyExc_ValueError, "col2im: inconsistent shapes");
     else {
         Py_BEGIN_ALLOW_THREADS
         if (out.itemsize == 4)
-            col2im_f32(cols.buf, out.buf, n, h, w, c, gh, gw, kh, kw, sh, sw, dh, dw, top, left);
+            col2im_f32(cols.buf, out.buf, n, h, w, c, gh, gw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left);
         else
-            col2im_f64(cols.buf, out.buf, n, h, w, c, gh, gw, kh, kw, sh, sw, dh, dw, top, left);
+            col2im_f64(cols.buf, out.buf, n, h, w, c, gh, gw, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&cols); PyBuffer_Release(&out);
@@ -550,31 +568,22 @@ PyDoc_STRVAR(im2col_doc,
 static PyObject *py_im2col(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *o_x, *o_cols;
-    int kh, kw, sh, sw, dh, dw, top, left;
     Py_buffer x, cols;
-    if (!PyArg_ParseTuple(args, "OOiiiiiiii:im2col", &o_x, &o_cols, &kh, &kw, &sh, &sw, &dh, &dw,
-                          &top, &left))
+    conv_geometry g;
+    if (conv_arguments(args, "OOiiiiiiii:im2col", "im2col", "x", 4, "cols", 4, &x, &cols, &g) < 0)
         return NULL;
-    if (get_array("im2col", "x", o_x, &x, 4, "fd", 0) < 0) return NULL;
-    if (get_array("im2col", "cols", o_cols, &cols, 4, "fd", 1) < 0) {
-        PyBuffer_Release(&x);
-        return NULL;
-    }
     Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3];
     Py_ssize_t gh = cols.shape[1], gw = cols.shape[2], row = cols.shape[3];
-    Py_ssize_t k = (Py_ssize_t)kh * kw * c;
-    int ok = kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && dh >= 1 && dw >= 1 && top >= 0 &&
-             left >= 0 && x.itemsize == cols.itemsize && cols.shape[0] == n &&
-             (row == k || row == k + 1);
+    Py_ssize_t k = (Py_ssize_t)g.kh * g.kw * c;
+    int ok = cols.shape[0] == n && (row == k || row == k + 1);
     if (!ok)
-        PyErr_Format(PyExc_ValueError, "im2col: inconsistent shapes, dtypes or geometry");
+        PyErr_Format(PyExc_ValueError, "im2col: inconsistent shapes");
     else {
         Py_BEGIN_ALLOW_THREADS
         if (x.itemsize == 4)
-            im2col_f32(x.buf, cols.buf, n, h, w, c, gh, gw, row, kh, kw, sh, sw, dh, dw, top, left);
+            im2col_f32(x.buf, cols.buf, n, h, w, c, gh, gw, row, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left);
         else
-            im2col_f64(x.buf, cols.buf, n, h, w, c, gh, gw, row, kh, kw, sh, sw, dh, dw, top, left);
+            im2col_f64(x.buf, cols.buf, n, h, w, c, gh, gw, row, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&x); PyBuffer_Release(&cols);
