@@ -1,10 +1,11 @@
-"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``."""
+"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``, ``AdaptiveMaxPool1d/2d``."""
 from __future__ import annotations
 
 from . import functional as F
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d"]
+__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
 
 
 class _MaxPoolNd(Module):
@@ -107,3 +108,32 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Mean pooling of ``(N, C, H, W)`` to a fixed ``output_size`` (``(1, 1)``: global average pooling)."""
 
     _fn = "adaptive_avg_pool2d"
+
+
+class _AdaptiveMaxPoolNd(Module):
+    _fn: str
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max pooling of ``(N, C, L)`` to a fixed length ``output_size``; ``return_indices`` also gives
+    each maximum's position in ``L``."""
+
+    _fn = "adaptive_max_pool1d"
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling of ``(N, C, H, W)`` to a fixed ``output_size`` (an int, or ``(H_out, W_out)`` where None
+    keeps that size); ``return_indices`` also gives each maximum's flat position in its ``H * W`` plane."""
+
+    _fn = "adaptive_max_pool2d"
