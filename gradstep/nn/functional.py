@@ -28,15 +28,24 @@ _FROM_OPS = (
     "interpolate",
     # regularisation, embedding, padding
     "dropout", "dropout1d", "dropout2d", "dropout3d", "embedding", "one_hot", "pad",
+    # rearranging and sliding blocks
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "unfold", "fold",
     # normalisation
     "layer_norm", "batch_norm", "group_norm",
+    "instance_norm", "local_response_norm",
     # attention
     "scaled_dot_product_attention",
     # activations
     "softmax", "log_softmax", "relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "softplus",
+    "hardswish", "hardsigmoid", "selu", "celu", "prelu", "rrelu", "softsign", "tanhshrink", "threshold",
+    "hardshrink", "softshrink", "glu", "selu_", "celu_", "rrelu_", "threshold_",
     # losses
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
+    "soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    # distances
+    "cosine_similarity", "pairwise_distance",
 )
 
 __all__ = list(_FROM_OPS) + ["hardtanh", "relu6", "elu", "mish", "logsigmoid", "softmin", "normalize"]
