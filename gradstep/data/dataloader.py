@@ -11,12 +11,22 @@ import numpy
 from . import _rng
 from .collate import default_collate, default_convert
 from .dataset import is_batchable
+from .iterable import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler, _check_seed, draw_seed
 from ..errors import ArgumentTypeError, InvalidArgument
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "get_worker_info"]
 
 _END = object()
+
+
+def get_worker_info():
+    """``None``: gradstep loads every batch in the main process (PyTorch returns ``None`` there too).
+
+    Code written for PyTorch's worker processes (``if info is None: read
+    everything``) therefore reads the whole dataset once, as it should.
+    """
+    return None
 
 
 class DataLoader:
@@ -26,7 +36,10 @@ class DataLoader:
         dataset: anything with ``len`` and ``[i]``; one with ``get_batch(indices)``
             (TensorDataset, the bundled datasets, their Subsets) is fetched a
             whole batch at a time by fancy-indexing its arrays, with no
-            per-sample Python work.
+            per-sample Python work. Or an :class:`IterableDataset`: its samples
+            are taken in the order it yields them (no shuffle, sampler or
+            batch_sampler), ``batch_size`` at a time; ``len(loader)`` exists
+            only if the dataset defines ``__len__``.
         batch_size: samples per batch; ``None`` yields single samples.
         shuffle: a new random order every epoch.
         sampler: an explicit order (a Sampler or iterable of indices); excludes ``shuffle``.
@@ -67,7 +80,11 @@ class DataLoader:
         A custom ``sampler``/``batch_sampler`` is told the epoch through its
         ``set_epoch`` if it has one; on resume its first batches are drawn and
         discarded (not loaded), which is exact when its order depends only on
-        the epoch.
+        the epoch. An :class:`IterableDataset` likewise gets ``set_epoch`` if
+        it has it, and on resume the samples of the batches already handed
+        out are read again from a new ``iter(dataset)`` and dropped (not
+        collated): exact when the stream an epoch yields depends only on the
+        epoch.
 
     Example:
         >>> gs.manual_seed(0)
@@ -80,12 +97,26 @@ class DataLoader:
                  batch_sampler=None, drop_last: bool = False, collate_fn: Callable | None = None,
                  generator=None, prefetch: int = 0, seed: int | None = None, *, num_workers: int = 0,
                  pin_memory: bool = False):
-        try:
-            n = len(dataset)
-        except TypeError:
-            raise ArgumentTypeError(f"DataLoader: the dataset ({type(dataset).__name__}) must define __len__") from None
-        if n == 0:
-            raise InvalidArgument("DataLoader: the dataset is empty")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            # As PyTorch: the stream sets the order, so nothing else may.
+            if shuffle not in (False, None):
+                raise InvalidArgument(f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
+                                      f"shuffle={shuffle!r}")
+            if sampler is not None:
+                raise InvalidArgument(f"DataLoader with IterableDataset: expected unspecified sampler option, but "
+                                      f"got sampler={sampler!r}")
+            if batch_sampler is not None:
+                raise InvalidArgument(f"DataLoader with IterableDataset: expected unspecified batch_sampler option, "
+                                      f"but got batch_sampler={batch_sampler!r}")
+        else:
+            try:
+                n = len(dataset)
+            except TypeError:
+                raise ArgumentTypeError(f"DataLoader: the dataset ({type(dataset).__name__}) must define __len__ "
+                                        f"(or be an IterableDataset)") from None
+            if n == 0:
+                raise InvalidArgument("DataLoader: the dataset is empty")
         if batch_size is not None and (not isinstance(batch_size, (int, numpy.integer))
                                        or isinstance(batch_size, bool) or batch_size <= 0):
             raise InvalidArgument(f"DataLoader: batch_size must be a positive int or None, got {batch_size!r}")
@@ -108,7 +139,10 @@ class DataLoader:
         self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
         self.prefetch = int(prefetch) if prefetch or not num_workers else 2 * self.num_workers
         self.drop_last = bool(drop_last)
-        if batch_sampler is not None:
+        if self._iterable:
+            self.sampler = self.batch_sampler = None
+            self.batch_size = None if batch_size is None else int(batch_size)
+        elif batch_sampler is not None:
             self.batch_size = None
             self.sampler = getattr(batch_sampler, "sampler", None)
             self.batch_sampler = batch_sampler
@@ -118,14 +152,23 @@ class DataLoader:
             self.sampler = sampler
             self.batch_size = None if batch_size is None else int(batch_size)
             self.batch_sampler = None if batch_size is None else BatchSampler(sampler, self.batch_size, self.drop_last)
-        self.collate_fn = collate_fn if collate_fn is not None else (
-            default_collate if self.batch_sampler is not None else default_convert)
+        batched = self.batch_sampler is not None or (self._iterable and self.batch_size is not None)
+        self.collate_fn = collate_fn if collate_fn is not None else (default_collate if batched else default_convert)
         self._fast = self.batch_sampler is not None and self.collate_fn is default_collate and is_batchable(dataset)
         self._next = (0, 0)  # (epoch, batches to skip) of the next pass
         self._progress = None  # [epoch, batches handed out, batches in the epoch] of the current pass
 
     # ------------------------------------------------------------------ size
     def __len__(self) -> int:
+        if self._iterable:
+            try:
+                n = len(self.dataset)
+            except (TypeError, NotImplementedError):
+                raise ArgumentTypeError(f"DataLoader: len() of a loader over an IterableDataset needs the dataset's "
+                                        f"length, and {type(self.dataset).__name__} defines no __len__") from None
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
@@ -156,9 +199,10 @@ class DataLoader:
             seed, epoch, batch = state["seed"], int(state["epoch"]), int(state["batch"])
         except (KeyError, TypeError, ValueError):
             raise InvalidArgument(f"DataLoader.load_state_dict: expected a dict with seed, epoch and batch, got {state!r}") from None
-        if epoch < 0 or not 0 <= batch <= len(self):
+        total = self._length()
+        if epoch < 0 or not 0 <= batch <= total:
             raise InvalidArgument(f"DataLoader.load_state_dict: epoch {epoch}, batch {batch} is outside this loader "
-                                  f"({len(self)} batches per epoch); was it saved from another dataset or batch size?")
+                                  f"({total} batches per epoch); was it saved from another dataset or batch size?")
         self.seed = _check_seed(seed, "DataLoader.load_state_dict")
         if hasattr(self.sampler, "seed"):
             self.sampler.seed = int(state.get("sampler_seed", self.seed))
@@ -166,12 +210,22 @@ class DataLoader:
         self._progress = None
 
     # ------------------------------------------------------------- iteration
+    def _length(self):
+        """Batches per epoch, or infinity when that can't be known (a stream without ``__len__``)."""
+        try:
+            return len(self)
+        except (TypeError, NotImplementedError):
+            return float("inf")
+
     def __iter__(self):
         epoch, skip = self._next
         self._next = (epoch + 1, 0)
-        total, jobs = self._plan(epoch, skip)
+        if self._iterable:
+            total, batches = self._length(), self._stream(epoch, skip)
+        else:
+            total, jobs = self._plan(epoch, skip)
+            batches = (self._fetch(epoch, k, idx) for k, idx in jobs)
         progress = self._progress = [epoch, skip, total]
-        batches = (self._fetch(epoch, k, idx) for k, idx in jobs)
         if self.prefetch:
             batches = _prefetched(batches, self.prefetch)
         return self._count(batches, progress)
@@ -179,6 +233,23 @@ class DataLoader:
     def _count(self, batches, progress):
         for batch in batches:
             progress[1] += 1
+            yield batch
+        progress[2] = progress[1]  # the pass is over, even when its length wasn't known
+
+    def _stream(self, epoch: int, skip: int):
+        """The batches of an IterableDataset's epoch ``epoch`` from batch ``skip`` on."""
+        if callable(getattr(self.dataset, "set_epoch", None)):
+            self.dataset.set_epoch(epoch)
+        size = 1 if self.batch_size is None else self.batch_size
+        samples = iter(self.dataset)
+        for k in itertools.count():
+            with _rng.batch_scope(self.seed, epoch, k):  # random draws inside the stream: per batch, as for indices
+                items = list(itertools.islice(samples, size))
+                if not items or (len(items) < size and self.drop_last):
+                    return
+                if k < skip:  # resuming: already handed out, read again but not collated
+                    continue
+                batch = self.collate_fn(items) if self.batch_size is not None else self.collate_fn(items[0])
             yield batch
 
     def _plan(self, epoch: int, skip: int):
@@ -213,8 +284,13 @@ class DataLoader:
             return self.collate_fn([self.dataset[int(i)] for i in indices])
 
     def __repr__(self) -> str:
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-                f"batches={len(self)}, prefetch={self.prefetch})")
+        total = self._length()
+        try:
+            size = f" of {len(self.dataset)}"
+        except (TypeError, NotImplementedError):
+            size = ""
+        return (f"DataLoader({type(self.dataset).__name__}{size}, batch_size={self.batch_size}, "
+                f"batches={total if total != float('inf') else '?'}, prefetch={self.prefetch})")
 
 
 def _prefetched(batches, depth: int):

@@ -5,7 +5,8 @@ A dataset that also has ``get_batch(indices)`` is *batch-indexable*: given a
 sample, every leaf with a leading batch dimension). :class:`DataLoader` uses
 it instead of ``len(batch)`` calls to ``__getitem__`` plus a collate, which is
 what makes loading from in-memory arrays cheap. :class:`TensorDataset`,
-:class:`Subset` and :class:`ConcatDataset` of such datasets are batch-indexable.
+:class:`Subset`, :class:`ConcatDataset` and :class:`StackDataset` of such datasets are
+batch-indexable.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..errors import (
     ArgumentTypeError, AttributeNotFound, IndexOutOfRange, InvalidArgument, NotSupported, ShapeError, fmt_shape,
 )
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "is_batchable"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "StackDataset", "random_split", "is_batchable"]
 
 
 def is_batchable(dataset) -> bool:
@@ -202,6 +203,48 @@ class ConcatDataset(Dataset):
             return pieces[0][1]
         return _scatter(pieces, indices.size)
 
+
+
+class StackDataset(Dataset):
+    """Several equally long datasets side by side: sample ``i`` is the tuple (or dict) of their ``i``-th samples.
+
+    ``StackDataset(images, labels)[i] == (images[i], labels[i])``;
+    ``StackDataset(image=images, text=texts)[i] == {"image": images[i], "text": texts[i]}``
+    (PyTorch's ``StackDataset``). When every part is batch-indexable, so is the stack.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise InvalidArgument("StackDataset: supported either tuple- (via args) or dict- (via kwargs) like "
+                                  "input/output, but both types are given")
+        if not args and not kwargs:
+            raise InvalidArgument("StackDataset: at least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        sizes = [len(d) for d in parts]
+        if len(set(sizes)) != 1:
+            names = [str(i) for i in range(len(args))] if args else list(kwargs)
+            raise InvalidArgument("StackDataset: size mismatch between datasets: "
+                                  + ", ".join(f"{n}: {k}" for n, k in zip(names, sizes)))
+        self.datasets = tuple(args) if args else dict(kwargs)
+        self._length = sizes[0]
+
+    @property
+    def batchable(self) -> bool:
+        parts = self.datasets.values() if isinstance(self.datasets, dict) else self.datasets
+        return all(is_batchable(d) for d in parts)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def get_batch(self, indices):
+        if isinstance(self.datasets, dict):
+            return {k: d.get_batch(indices) for k, d in self.datasets.items()}
+        return tuple(d.get_batch(indices) for d in self.datasets)
 
 def _scatter(pieces, n):
     """Reassemble batches of parts (positions, batch) into one batch in the original order."""

@@ -15,9 +15,11 @@ import os
 import numpy
 
 from .. import backend
+from ..autograd.tensor import Tensor
 from ..errors import ArgumentTypeError, InvalidArgument, NotSupported
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "BatchSampler", "DistributedSampler", "draw_seed"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler", "DistributedSampler", "draw_seed"]
 
 
 def draw_seed(generator=None) -> int:
@@ -218,6 +220,133 @@ class DistributedSampler(Sampler):
 
     def __iter__(self):
         return iter(self.order().tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a random order, a new one each epoch (PyTorch's ``SubsetRandomSampler``).
+
+    Args:
+        indices: the dataset indices to visit (ints; each once per epoch).
+        generator: a ``numpy.random.Generator`` to draw the seed from; by default
+            gradstep's global generator (fixed by ``gradstep.manual_seed``).
+        seed: the seed itself (overrides ``generator``).
+
+    As with :class:`RandomSampler`, epoch ``e``'s order is a pure function of
+    ``(seed, e)``: iterating uses the current ``epoch`` and then advances it.
+    """
+
+    def __init__(self, indices, generator=None, *, seed: int | None = None):
+        idx = numpy.asarray(indices._data if isinstance(indices, Tensor) else indices)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise ArgumentTypeError(f"SubsetRandomSampler: indices must be a 1-D sequence of ints, got "
+                                    f"{idx.ndim}-D values of dtype {idx.dtype}")
+        self.indices = indices
+        self._indices = idx.astype(numpy.int64)
+        self.seed = _check_seed(seed, "SubsetRandomSampler") if seed is not None else draw_seed(generator)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def order(self, epoch: int) -> numpy.ndarray:
+        """The indices of epoch ``epoch`` (int64), a pure function of (seed, epoch)."""
+        rng = numpy.random.default_rng([self.seed, int(epoch)])
+        return self._indices[rng.permutation(self._indices.size)]
+
+    def __iter__(self):
+        order = self.order(self.epoch)
+        self.epoch += 1
+        return iter(order.tolist())
+
+    def __len__(self) -> int:
+        return int(self._indices.size)
+
+
+class WeightedRandomSampler(Sampler):
+    """Indices ``0 .. len(weights) - 1`` drawn with probability proportional to ``weights``.
+
+    As PyTorch's ``WeightedRandomSampler``: ``num_samples`` draws per epoch,
+    with replacement by default; without it, an index is drawn at most once
+    (indices of weight 0 come only after every positive one, as
+    ``torch.multinomial`` does). The usual use is rebalancing classes:
+    ``weights[i] = 1 / count[label[i]]``.
+
+    Args:
+        weights: 1-D non-negative finite numbers, not necessarily summing to 1.
+        num_samples: how many indices per epoch (a positive int).
+        replacement: draw with replacement (default True).
+        generator: a ``numpy.random.Generator`` to draw the seed from; by default
+            gradstep's global generator (fixed by ``gradstep.manual_seed``).
+        seed: the seed itself (overrides ``generator``).
+
+    Bad weights raise here, at construction (PyTorch raises the same cases when
+    iterating). Epoch ``e``'s draws are a pure function of ``(seed, e)``, so a
+    :class:`DataLoader` using this sampler resumes exactly.
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None, *,
+                 seed: int | None = None):
+        if not isinstance(num_samples, (int, numpy.integer)) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise InvalidArgument(f"WeightedRandomSampler: num_samples should be a positive integer value, "
+                                  f"but got num_samples={num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise InvalidArgument(f"WeightedRandomSampler: replacement should be a boolean value, "
+                                  f"but got replacement={replacement!r}")
+        try:
+            w = numpy.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=numpy.float64)
+        except (TypeError, ValueError):
+            raise ArgumentTypeError(f"WeightedRandomSampler: weights must be a 1-D sequence of numbers, "
+                                    f"got {type(weights).__name__}") from None
+        if w.ndim != 1:
+            raise InvalidArgument(f"WeightedRandomSampler: weights should be a 1d sequence but given weights have "
+                                  f"shape {tuple(w.shape)}")
+        if not numpy.isfinite(w).all():
+            bad = int(numpy.argmin(numpy.isfinite(w)))
+            raise InvalidArgument(f"WeightedRandomSampler: invalid multinomial distribution (encountering "
+                                  f"probability entry = infinity or NaN: weights[{bad}] = {w[bad]})")
+        if (w < 0).any():
+            raise InvalidArgument(f"WeightedRandomSampler: invalid multinomial distribution (encountering probability "
+                                  f"entry < 0: weights[{int(numpy.argmax(w < 0))}] = {w[w < 0][0]})")
+        if not w.sum() > 0:
+            raise InvalidArgument(f"WeightedRandomSampler: invalid multinomial distribution (sum of probabilities "
+                                  f"<= 0): the {w.size} weights sum to {w.sum()}")
+        if not replacement and num_samples > w.size:
+            raise InvalidArgument(f"WeightedRandomSampler: cannot sample n_sample > prob_dist.size(-1) samples "
+                                  f"without replacement: num_samples={num_samples} but only {w.size} weights")
+        w.flags.writeable = False
+        self.weights = w
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.seed = _check_seed(seed, "WeightedRandomSampler") if seed is not None else draw_seed(generator)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def order(self, epoch: int) -> numpy.ndarray:
+        """The indices drawn in epoch ``epoch`` (int64), a pure function of (seed, epoch)."""
+        rng = numpy.random.default_rng([self.seed, int(epoch)])
+        w = self.weights
+        if self.replacement:
+            # Inverse CDF: u in [0, total) lands in index i with probability w[i] / total; side="right"
+            # steps over zero-weight indices, whose CDF step is empty.
+            cdf = numpy.cumsum(w)
+            u = rng.random(self.num_samples) * cdf[-1]
+            last = w.size - 1 - int(numpy.argmax(w[::-1] > 0))  # if u rounds up to the total
+            return numpy.minimum(numpy.searchsorted(cdf, u, side="right"), last).astype(numpy.int64)
+        # Without replacement: the num_samples largest keys w / Exp(1) (the exponential trick that
+        # torch.multinomial uses); zero weights tie at 0 and are taken last, in a random order.
+        perm = rng.permutation(w.size)
+        keys = w[perm] / rng.standard_exponential(w.size)
+        return perm[numpy.argsort(-keys, kind="stable")[: self.num_samples]].astype(numpy.int64)
+
+    def __iter__(self):
+        order = self.order(self.epoch)
+        self.epoch += 1
+        return iter(order.tolist())
 
     def __len__(self) -> int:
         return self.num_samples

@@ -1,4 +1,5 @@
-"""NAdam, RAdam, Adamax and Adadelta against torch.optim: the same parameters, step for step, and the same state."""
+"""NAdam, RAdam, Adamax, Adadelta, Rprop and ASGD against torch.optim: the same parameters step for step, the same state."""
+import inspect
 import json
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 import gradstep as gs
 from gradstep import optim
-from gradstep.errors import ArgumentTypeError, GradstepError, InvalidArgument
+from gradstep.errors import ArgumentTypeError, GradstepError, InvalidArgument, NotSupported
 from gradstep.optim import lr_scheduler
 from tests.optim.test_optimizers import STEPS, TOL, _data, _groups, _pair, _set_grads
 
@@ -44,7 +45,16 @@ CASES = [
     ("Adadelta", dict(weight_decay=0.1)),
     ("Adadelta", dict(maximize=True)),
     ("Adadelta", dict(weight_decay=0.1, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2))),
+    ("Rprop", dict(lr=0.05, maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5)),  # averaging from step 5: μ < 1
+    ("ASGD", dict(lr=0.05, t0=3, weight_decay=0.1)),
+    ("ASGD", dict(lr=0.05, t0=3, maximize=True)),
+    ("ASGD", dict(lr=0.05, t0=3, weight_decay=0.1, maximize=True)),
 ]
+SCALAR_STATE = ("step", "mu_product", "eta", "mu")  # PyTorch's 0-d tensors, Python floats here
 DTYPES = [np.float32, np.float64]
 
 
@@ -67,7 +77,7 @@ def _compare_state(g_opt, t_opt, dtype):
         assert list(g_state[i]) == list(t_state[i]), f"state keys of param {i}"
         for key, t_val in t_state[i].items():
             g_val = g_state[i][key]
-            if key in ("step", "mu_product"):
+            if key in SCALAR_STATE:
                 assert isinstance(g_val, float) and g_val == float(t_val), (key, g_val, t_val)
             else:
                 assert g_val.dtype == dtype, key
@@ -114,6 +124,8 @@ def test_defaults_are_torch_defaults(torch):
     ("Adamax", dict(lr=0.01), dict(lr=0.002, betas=(0.5, 0.9), weight_decay=0.2, maximize=True)),
     ("Adadelta", dict(lr=1.0), dict(lr=0.3, rho=0.6, eps=1e-5, weight_decay=0.1)),
     ("Adadelta", dict(lr=0.5, maximize=True), dict(maximize=False)),
+    ("Rprop", dict(lr=0.02), dict(lr=0.05, etas=(0.4, 1.3), step_sizes=(1e-4, 1.0), maximize=True)),
+    ("ASGD", dict(lr=0.02, t0=4), dict(lr=0.05, lambd=0.05, alpha=0.6, t0=2, weight_decay=0.1)),
 ])
 def test_param_groups(name, kwargs, extra, dtype, torch):
     init, grads = _data(1, dtype=dtype)
@@ -133,9 +145,11 @@ def test_param_groups(name, kwargs, extra, dtype, torch):
 @pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1)),
                                          ("RAdam", dict(lr=0.01, betas=(0.9, 0.99))),
                                          ("Adamax", dict(lr=0.01)),
-                                         ("Adadelta", dict(weight_decay=0.1))])
+                                         ("Adadelta", dict(weight_decay=0.1)),
+                                         ("Rprop", dict(lr=0.05)),
+                                         ("ASGD", dict(lr=0.05, t0=2, weight_decay=0.1))])
 def test_missing_gradients(name, kwargs, torch):
-    """Parameters without a gradient are skipped; their step counts (and NAdam's μ-products) then differ."""
+    """Parameters without a gradient are skipped; their step counts (NAdam's μ-products, ASGD's η, μ) then differ."""
     init, grads = _data(2)
     rng = np.random.default_rng(3)
     gp, tp = _pair(torch, init)
@@ -176,6 +190,8 @@ def test_nadam_mu_product_follows_the_default_dtype(torch):
     ("RAdam", dict(lr=0.01, weight_decay=0.1)),
     ("Adamax", dict(lr=0.01, maximize=True)),
     ("Adadelta", dict(rho=0.8, weight_decay=0.1)),
+    ("Rprop", dict(lr=0.05, etas=(0.4, 1.3))),
+    ("ASGD", dict(lr=0.05, t0=4, weight_decay=0.1)),
 ])
 def test_state_dict_round_trip(name, kwargs):
     """Save at step 10 (through flat arrays + JSON metadata), load into a fresh optimizer, continue: the same bits."""
@@ -210,6 +226,8 @@ def test_state_dict_round_trip(name, kwargs):
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("Adamax", dict(lr=0.01, weight_decay=0.1)),
     ("Adadelta", dict(lr=0.5, rho=0.8)),
+    ("Rprop", dict(lr=0.05, etas=(0.4, 1.3), step_sizes=(1e-4, 1.0), maximize=True)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, t0=3, weight_decay=0.1)),
 ])
 def test_load_torch_state(name, kwargs, torch):
     """A torch state dict (tensors turned into NumPy) continues the run in gradstep, options and all."""
@@ -235,7 +253,8 @@ def test_load_torch_state(name, kwargs, torch):
 
 
 @pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1)), ("RAdam", dict(lr=0.01)),
-                                         ("Adamax", dict(lr=0.01)), ("Adadelta", dict())])
+                                         ("Adamax", dict(lr=0.01)), ("Adadelta", dict()),
+                                         ("Rprop", dict(lr=0.05)), ("ASGD", dict(lr=0.05, t0=3))])
 def test_torch_loads_our_state(name, kwargs, torch):
     """The other way: torch continues from gradstep's state dict (arrays turned into tensors)."""
     init, grads = _data(9)
@@ -261,9 +280,12 @@ def test_torch_loads_our_state(name, kwargs, torch):
 # ---------------------------------------------------------------- schedulers
 @pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01, weight_decay=0.1)),
                                          ("RAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1)),
-                                         ("Adamax", dict(lr=0.01)), ("Adadelta", dict(lr=1.0))])
+                                         ("Adamax", dict(lr=0.01)), ("Adadelta", dict(lr=1.0)),
+                                         ("Rprop", dict(lr=0.05)), ("ASGD", dict(lr=0.05, t0=4))])
 def test_step_lr_is_honoured(name, kwargs, torch):
-    """StepLR rewrites group["lr"] every few steps: the updates follow the new rates as torch's do."""
+    """StepLR rewrites group["lr"] every few steps: the updates follow the new rates as torch's do.
+
+    (Rprop reads lr only when a parameter's state is created, in torch as here: its run shows that too.)"""
     init, grads = _data(14, steps=STEPS)
     gp, tp = _pair(torch, init)
     g_opt = getattr(optim, name)(_groups(gp, dict(lr=kwargs["lr"] * 3)), **kwargs)
@@ -362,3 +384,112 @@ def test_exported():
     for name in NAMES:
         assert name in optim.__all__ and issubclass(getattr(optim, name), optim.Optimizer)
         assert getattr(optim, name).__doc__.count("for t = 1, 2, ...") == 1
+
+
+# ------------------------------------------------------------- Rprop and ASGD
+NEW_NAMES = ["Rprop", "ASGD"]
+
+
+@pytest.mark.parametrize("name", NEW_NAMES)
+def test_new_optimizers_match_torch_signature_and_defaults(name, torch):
+    """torch 2.13's constructor: the same parameters in the same order, keyword-only where torch's are."""
+    ours = inspect.signature(getattr(optim, name)).parameters
+    theirs = inspect.signature(getattr(torch.optim, name)).parameters
+    assert list(ours) == list(theirs)
+    for key, p in theirs.items():
+        assert ours[key].kind == p.kind, key
+        if key != "params":
+            assert ours[key].default == p.default, key
+    g_opt = getattr(optim, name)([gs.tensor([1.0], requires_grad=True)])
+    t_opt = getattr(torch.optim, name)([torch.tensor([1.0], requires_grad=True)])
+    assert g_opt.defaults == {k: v for k, v in t_opt.defaults.items() if k not in UNSUPPORTED_GROUP_KEYS}
+    assert name in optim.__all__ and getattr(optim, name).__doc__.count("for t = 1, 2, ...") == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_rprop_reaches_both_step_size_bounds(dtype, torch):
+    """Steady signs grow the steps to Γmax, alternating signs shrink them to Γmin; tiny gradients whose
+    product underflows to 0 in float32 count as 'no sign' (factor 1), as in torch."""
+    rng = np.random.default_rng(4)
+    shapes = [(6,), (2, 3)]
+    init = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = []
+    for step in range(30):
+        sign = 1.0 if step < 10 else (-1.0) ** step
+        gr = [(sign * (np.abs(rng.standard_normal(s)) + 0.1)).astype(dtype) for s in shapes]
+        if step in (20, 21):
+            gr[0][:2] = dtype(1e-30)  # 1e-30 * 1e-30 underflows in float32, not in float64
+        grads.append(gr)
+    gp, tp = _pair(torch, init)
+    kwargs = dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2))
+    g_opt, t_opt = optim.Rprop(gp, **kwargs), torch.optim.Rprop(tp, **kwargs)
+    seen = set()
+    for step, gr in enumerate(grads):
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, f"Rprop step {step + 1}", dtype)
+        sizes = g_opt.state[gp[1]]["step_size"]
+        seen |= {float(dtype(b)) for b in (0.2, 1e-3) if np.any(sizes == dtype(b))}
+    _compare_state(g_opt, t_opt, dtype)
+    assert seen == {float(dtype(0.2)), float(dtype(1e-3))}  # both clamps were exercised
+
+
+def test_rprop_reads_lr_once_like_torch(torch):
+    """The step sizes start at the lr of the first step; a later lr change leaves them alone (torch too)."""
+    init, grads = _data(21, steps=6)
+    gp, tp = _pair(torch, init)
+    g_opt, t_opt = optim.Rprop(gp, lr=0.05), torch.optim.Rprop(tp, lr=0.05)
+    for step, gr in enumerate(grads):
+        if step == 2:
+            g_opt.param_groups[0]["lr"] = t_opt.param_groups[0]["lr"] = 10.0
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        _compare(gp, tp, f"step {step + 1}", np.float32)
+    assert float(np.max(g_opt.state[gp[0]]["step_size"])) < 1.0
+
+
+def test_asgd_average_differs_from_the_iterate_after_t0(torch):
+    """Before t0, ax is the last iterate; after it, a running average that lags behind θ (torch's numbers)."""
+    init, grads = _data(22, steps=12)
+    gp, tp = _pair(torch, init)
+    g_opt, t_opt = optim.ASGD(gp, lr=0.1, t0=5), torch.optim.ASGD(tp, lr=0.1, t0=5)
+    for step, gr in enumerate(grads):
+        _set_grads(torch, gp, tp, gr)
+        g_opt.step()
+        t_opt.step()
+        ax, theta = g_opt.state[gp[0]]["ax"], gp[0].numpy(force=True)
+        if step + 1 <= 7:  # step t uses μ_{t-1} = 1 / max(1, t − 1 − t0): 1 through step t0 + 2, so ax copies θ
+            np.testing.assert_array_equal(ax, theta)
+        else:
+            assert not np.allclose(ax, theta)
+        assert g_opt.state[gp[0]]["mu"] == t_opt.state[tp[0]]["mu"].item()
+        assert g_opt.state[gp[0]]["eta"] == t_opt.state[tp[0]]["eta"].item()
+    _compare_state(g_opt, t_opt, np.float32)
+
+
+@pytest.mark.parametrize("name,kwargs,exc,words", [
+    ("Rprop", dict(lr=-0.1), InvalidArgument, ["learning rate", "lr=-0.1"]),
+    ("Rprop", dict(etas=(1.5, 1.2)), InvalidArgument, ["invalid eta values: 1.5, 1.2"]),
+    ("Rprop", dict(etas=(0.5, 0.9)), InvalidArgument, ["invalid eta values: 0.5, 0.9"]),
+    ("Rprop", dict(etas=(0.0, 1.2)), InvalidArgument, ["invalid eta values: 0.0, 1.2"]),
+    ("Rprop", dict(etas=0.5), ArgumentTypeError, ["etas must be a pair", "0.5"]),
+    ("Rprop", dict(step_sizes=(1e-6, 50, 3)), ArgumentTypeError, ["step_sizes must be a pair"]),
+    ("Rprop", dict(step_sizes=(1e-6, "50")), ArgumentTypeError, ["step_sizes[1]", "'50'"]),
+    ("Rprop", dict(capturable=True), NotSupported, ["capturable=True"]),
+    ("ASGD", dict(lr=-0.1), InvalidArgument, ["learning rate", "lr=-0.1"]),
+    ("ASGD", dict(weight_decay=-0.5), InvalidArgument, ["weight_decay", "-0.5"]),
+    ("ASGD", dict(lr="0.1"), ArgumentTypeError, ["lr", "'0.1'", "str"]),
+    ("ASGD", dict(differentiable=True), NotSupported, ["differentiable=True"]),
+])
+def test_new_optimizer_errors(name, kwargs, exc, words, torch):
+    with pytest.raises(exc) as info:
+        getattr(optim, name)([_p()], **kwargs)
+    message = str(info.value)
+    assert message.startswith(name + ":"), message
+    for word in words:
+        assert word in message, (word, message)
+    if exc is not NotSupported and "step_sizes" not in kwargs:  # torch refuses them too, with the same base class
+        with pytest.raises(ValueError if exc is InvalidArgument else TypeError):
+            getattr(torch.optim, name)([torch.tensor([1.0, 2.0], requires_grad=True)], **kwargs)
