@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from . import transforms
 from .collate import default_collate, default_convert
-from .dataloader import DataLoader
-from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, is_batchable, random_split
-from .sampler import BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler
+from .dataloader import DataLoader, get_worker_info
+from .dataset import ConcatDataset, Dataset, StackDataset, Subset, TensorDataset, is_batchable, random_split
+from .iterable import ChainDataset, IterableDataset
+from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
 from ..errors import AttributeNotFound
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "is_batchable",
     "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler", "DistributedSampler",
     "DataLoader", "default_collate", "default_convert", "transforms", "datasets",
+    "IterableDataset", "ChainDataset", "StackDataset", "SubsetRandomSampler", "WeightedRandomSampler",
+    "get_worker_info",
 ]
 
 

@@ -13,13 +13,15 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer, flatten_state_dict, required, set_num_threads, unflatten_state_dict
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax",
-           "Adadelta", "LBFGS", "lr_scheduler",
+           "Adadelta", "LBFGS", "Rprop", "ASGD", "lr_scheduler",
            "flatten_state_dict", "unflatten_state_dict", "required", "set_num_threads"]

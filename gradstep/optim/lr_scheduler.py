@@ -29,7 +29,7 @@ from ..errors import ArgumentTypeError, InvalidArgument, KeyNotFound, NotSupport
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
            "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "SequentialLR", "OneCycleLR",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "MultiplicativeLR", "ChainedScheduler", "CyclicLR"]
 
 
 def _check_optimizer(optimizer) -> None:
@@ -657,3 +657,6 @@ class ReduceLROnPlateau(LRScheduler):
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
                 group["lr"] = new
+
+
+from .lr_scheduler_extra import ChainedScheduler, CyclicLR, MultiplicativeLR  # noqa: E402  (they subclass LRScheduler)
