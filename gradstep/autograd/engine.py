@@ -5,6 +5,11 @@ topologically (iteratively, so a 100,000-op chain is fine), hands each node
 the gradient of its output, sums the returned input gradients back to each
 input's shape (the one place that undoes broadcasting), accumulates them, and
 frees every node it has used unless ``retain_graph`` is set.
+
+The same loop serves ``autograd.grad`` (:func:`gradients_of`): run only the
+nodes that lead to the wanted tensors and hand back their gradients instead of
+accumulating into ``.grad``; and ``autograd.backward`` of several outputs
+(:func:`backward_from`).
 """
 from __future__ import annotations
 
@@ -51,12 +56,13 @@ def sum_to_shape(grad, shape):
     return grad
 
 
-def _topological_order(root_node):
-    """Nodes reachable from ``root_node``, each after every node that consumes its output."""
+def _topological_order(*roots):
+    """Nodes reachable from ``roots``, each after every node that consumes its output."""
     # Depth-first post-order; a node is marked when expanded (not when pushed), so a node
-    # reached by a short and a long path still comes after all of its consumers.
+    # reached by a short and a long path still comes after all of its consumers. Several
+    # roots make a depth-first forest, whose reversed post-order is still topological.
     order, visited = [], set()
-    stack = [(root_node, False)]
+    stack = [(root, False) for root in roots]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -111,10 +117,18 @@ def backward(tensor, gradient=None, retain_graph=False):
         _run_backward(root, grads, retain_graph)
 
 
-def _run_backward(root, grads, retain_graph):
-    """The backward loop: each node in topological order turns its output gradient into its inputs'."""
+def _run_backward(root, grads, retain_graph, order=None, accumulate=None):
+    """The backward loop: each node in topological order turns its output gradient into its inputs'.
+
+    By default it walks every node above ``root`` and accumulates into the leaves' ``.grad``.
+    :func:`gradients_of` passes its own ``order`` (only the nodes that lead to the wanted
+    tensors) and ``accumulate`` (which keeps the wanted leaves' gradients instead): the same
+    loop, with no extra work per node in the default case.
+    """
+    if accumulate is None:
+        accumulate = _accumulate_leaf
     owned = set()  # ids of accumulation buffers the engine allocated itself (safe to add into in place)
-    for node in _topological_order(root):
+    for node in _topological_order(root) if order is None else order:
         grad_output = grads.pop(id(node), None)
         if grad_output is None:
             continue
@@ -137,14 +151,14 @@ def _run_backward(root, grads, retain_graph):
             if g is None or not needed:
                 continue
             if type(g) is SliceGrad:
-                _add_slice(t, child, g, grads, owned)
+                _add_slice(t, child, g, grads, owned, accumulate)
                 continue
             if g.shape != t._data.shape:
                 g = sum_to_shape(g, t._data.shape)
             if g.dtype != t._data.dtype:
                 g = g.astype(t._data.dtype)
             if child is None:
-                _accumulate_leaf(t, g, node.fresh_grads)
+                accumulate(t, g, node.fresh_grads)
             else:
                 key = id(child)
                 prev = grads.get(key)
@@ -158,12 +172,135 @@ def _run_backward(root, grads, retain_graph):
             _free(node)
 
 
-def _add_slice(t, child, g, grads, owned):
+def backward_from(outputs, seeds, retain_graph):
+    """Backpropagate several outputs at once (``seeds`` are their gradient arrays) into the leaves' ``.grad``.
+
+    One walk over the union of their graphs, so a node shared by two outputs runs once,
+    with the sum of their gradients (``autograd.backward([a, b])``).
+    """
+    grads, roots = _seed(outputs, seeds)
+    for out, seed in zip(outputs, seeds):
+        if out._ctx is None:  # a leaf: its gradient is the seed itself
+            _accumulate_leaf(out, seed)
+    if roots:
+        with xp.errstate(all="ignore"):
+            _run_backward(None, grads, retain_graph, _topological_order(*roots))
+
+
+def gradients_of(outputs, seeds, inputs, retain_graph):
+    """The gradients of ``outputs`` (seeded with ``seeds``) with respect to ``inputs``; no ``.grad`` changes.
+
+    ``inputs`` may be leaves or tensors inside the graph. Returns one array per input, None
+    where no gradient reached it. Only the nodes that lead to an input run (and are freed
+    unless ``retain_graph``); the wanted leaves' gradients are summed and their hooks run
+    once on the sum. Hooks and ``retain_grad()`` act as in PyTorch 2.x: hooks fire on the
+    tensors on the way, retained tensors get their ``.grad``.
+    """
+    slots = [None] * len(inputs)
+    leaf_slots, node_slots = {}, {}  # id(leaf) -> slot indices; id(node) -> (node, slot indices)
+    for i, t in enumerate(inputs):
+        if t._ctx is None:
+            leaf_slots.setdefault(id(t), []).append(i)
+        else:
+            node_slots.setdefault(id(t._ctx), (t._ctx, []))[1].append(i)
+    leaf_grads = {}  # id(leaf) -> [tensor, summed gradient, whether the engine owns the array]
+
+    def accumulate(t, g, fresh=False):
+        entry = leaf_grads.get(id(t))
+        if entry is None:
+            if id(t) in leaf_slots:
+                leaf_grads[id(t)] = [t, g, fresh]
+        else:
+            entry[1], entry[2] = entry[1] + g, True
+
+    grads, roots = _seed(outputs, seeds)
+    for out, seed in zip(outputs, seeds):
+        if out._ctx is None:
+            accumulate(out, seed)
+    order = _topological_order(*roots)
+    run = _nodes_leading_to(order, leaf_slots, node_slots)
+
+    def capture(indices):
+        def hook(grad):  # copied: the array goes on to the node's backward
+            for i in indices:
+                slots[i] = xp.array(grad._data, copy=True)
+        return hook
+
+    saved_hooks = []
+    for key, (node, indices) in node_slots.items():
+        hooks = getattr(node, "_hooks", None)
+        saved_hooks.append((node, hooks))
+        # A new list (the user's is left as it is). As in PyTorch, the gradient of a wanted tensor
+        # whose node runs is taken before its hooks, of one whose node doesn't run after them.
+        node._hooks = [capture(indices), *(hooks or ())] if key in run else [*(hooks or ()), capture(indices)]
+    try:
+        with xp.errstate(all="ignore"):
+            _run_backward(None, grads, retain_graph, [n for n in order if id(n) in run], accumulate)
+            for key, (node, _) in node_slots.items():
+                if key in run:
+                    continue
+                g = grads.pop(key, None)  # a wanted tensor with nothing wanted above it: its node doesn't run
+                if g is not None:
+                    g = _run_hooks(node._hooks, g)
+                    retained = getattr(node, "_retained", None)
+                    t = retained() if retained is not None else None
+                    if t is not None:
+                        _accumulate_leaf(t, g)
+    finally:
+        for node, hooks in saved_hooks:
+            node._hooks = hooks
+    for t, g, fresh in leaf_grads.values():
+        if t._hooks:
+            hooked = _run_hooks(t._hooks, g)
+            fresh, g = fresh and hooked is g, hooked
+        for n, i in enumerate(leaf_slots[id(t)]):
+            # Own the array: it may be the caller's seed, or shared with another input's gradient.
+            slots[i] = g if fresh and n == 0 else xp.array(g, copy=True)
+    if any(g is None for g in slots):
+        for node in order:  # a freed node that received a gradient may have led to the missing input
+            if id(node) in grads and getattr(node, "_freed", False):
+                _raise_freed(node)
+    return slots
+
+
+def _seed(outputs, seeds):
+    """The engine's gradient table for several outputs: each output's node gets (the sum of) its seeds."""
+    grads, roots = {}, []
+    for out, seed in zip(outputs, seeds):
+        node = out._ctx
+        if node is None:
+            continue
+        key = id(node)
+        if key in grads:
+            grads[key] = grads[key] + seed
+        else:
+            grads[key] = seed
+            roots.append(node)
+    return grads, roots
+
+
+def _nodes_leading_to(order, leaf_slots, node_slots):
+    """Ids of the nodes in ``order`` whose backward leads to a wanted leaf or a wanted node."""
+    run = set()
+    for node in reversed(order):  # producers before their consumers
+        parents = getattr(node, "parents", None)
+        if parents is None:  # freed: where it led is forgotten (the caller raises if that matters)
+            continue
+        for t, child, needed in zip(node.inputs, parents, node.needs_input_grad):
+            if not needed:
+                continue
+            if id(t) in leaf_slots if child is None else (id(child) in run or id(child) in node_slots):
+                run.add(id(node))
+                break
+    return run
+
+
+def _add_slice(t, child, g, grads, owned, accumulate):
     """Add a :class:`SliceGrad` into the gradient of ``t`` (a node's output, or a leaf)."""
     values = g.values if g.values.dtype == t._data.dtype else g.values.astype(t._data.dtype)
     if child is None:
-        if t.grad is None or t._hooks:
-            _accumulate_leaf(t, SliceGrad(g.shape, g.index, values).dense(), True)
+        if accumulate is not _accumulate_leaf or t.grad is None or t._hooks:
+            accumulate(t, SliceGrad(g.shape, g.index, values).dense(), True)
         else:
             t.grad._data[g.index] += values
         return
