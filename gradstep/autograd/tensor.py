@@ -319,11 +319,16 @@ class Tensor:
         owner._hooks.append(hook)
         return _HookHandle(owner._hooks, hook)
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Compute the gradient of this tensor with respect to every leaf that requires grad."""
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires grad
+        (or only ``inputs``; ``create_graph=True`` is refused: gradients are first order)."""
+        if create_graph or inputs is not None:
+            from .api import backward as autograd_backward
+
+            return autograd_backward(self, gradient, retain_graph, create_graph, inputs=inputs)
         from .engine import backward
 
-        backward(self, gradient, retain_graph)
+        backward(self, gradient, bool(retain_graph))
 
     # -------------------------------------------------------------- printing
     def __repr__(self) -> str:

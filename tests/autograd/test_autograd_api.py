@@ -563,3 +563,15 @@ def test_gradcheck_takes_torch_arguments_and_leaves_grad_alone():
     assert x.grad.tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(gs.NotSupported, match="check_forward_ad"):
         gs.autograd.gradcheck(lambda t: t * 2, (x,), check_forward_ad=True)
+
+
+def test_tensor_backward_takes_inputs_and_refuses_create_graph(torch):
+    a = np.array([1.0, 2.0], np.float32)
+    x, w = gs.tensor(a, requires_grad=True), gs.tensor(a * 3, requires_grad=True)
+    tx, tw = torch.tensor(a, requires_grad=True), torch.tensor(a * 3, requires_grad=True)
+    (x * w).sum().backward(inputs=[x])
+    (tx * tw).sum().backward(inputs=[tx])
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    assert w.grad is None and tw.grad is None
+    with pytest.raises(gs.NotSupported, match="higher-order"):
+        (x * w).sum().backward(create_graph=True)
