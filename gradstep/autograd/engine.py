@@ -127,6 +127,7 @@ def _run_backward(root, grads, retain_graph, order=None, accumulate=None):
     """
     if accumulate is None:
         accumulate = _accumulate_leaf
+    hooked = {} if accumulate is _accumulate_leaf else None  # id(leaf) -> [leaf, summed grad, fresh]
     owned = set()  # ids of accumulation buffers the engine allocated itself (safe to add into in place)
     for node in _topological_order(root) if order is None else order:
         grad_output = grads.pop(id(node), None)
@@ -158,7 +159,10 @@ def _run_backward(root, grads, retain_graph, order=None, accumulate=None):
             if g.dtype != t._data.dtype:
                 g = g.astype(t._data.dtype)
             if child is None:
-                accumulate(t, g, node.fresh_grads)
+                if t._hooks and hooked is not None:  # as PyTorch: its hooks run once, on the sum
+                    _defer(hooked, t, g, node.fresh_grads)
+                else:
+                    accumulate(t, g, node.fresh_grads)
             else:
                 key = id(child)
                 prev = grads.get(key)
@@ -170,6 +174,18 @@ def _run_backward(root, grads, retain_graph, order=None, accumulate=None):
                     grads[key] = prev + g
         if not retain_graph:
             _free(node)
+    if hooked:
+        for t, g, fresh in hooked.values():
+            _accumulate_leaf(t, g, fresh)
+
+
+def _defer(hooked, t, g, fresh):
+    """Sum the gradients of a leaf that has hooks; they run once on the total, after the walk."""
+    entry = hooked.get(id(t))
+    if entry is None:
+        hooked[id(t)] = [t, g, fresh]
+    else:
+        entry[1], entry[2] = entry[1] + g, True
 
 
 def backward_from(outputs, seeds, retain_graph):

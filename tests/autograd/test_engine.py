@@ -294,3 +294,22 @@ def test_tensor_where_method_takes_condition_first(torch):
 
 def test_repr_prints_fixed_decimals_like_pytorch():
     assert repr(gs.tensor([1.5, 0.0])) == "tensor([1.5000, 0.0000])"
+
+
+def test_leaf_hook_runs_once_on_the_summed_gradient_like_torch(torch):
+    # a leaf reached by two paths: PyTorch runs its hook once, on the sum (a norm-clipping hook
+    # run per path would give another result)
+    results = {}
+    for lib in (torch, gs):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        calls = []
+
+        def hook(g, calls=calls):
+            calls.append(1)
+            return g / g.norm()
+
+        x.register_hook(hook)
+        ((x * 3).sum() + (x * x).sum()).backward()
+        results[lib.__name__] = (len(calls), x.grad.detach().numpy() if lib is torch else x.grad.numpy())
+    assert results["gradstep"][0] == results["torch"][0] == 1
+    np.testing.assert_allclose(results["gradstep"][1], results["torch"][1], rtol=1e-6)
