@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 
 from .. import ops as _ops_pkg
-from ..errors import AttributeNotFound, InvalidArgument
+from ..autograd.tensor import _as_tensor
+from ..errors import AttributeNotFound, DTypeError, InvalidArgument
 
 # Names re-exported from gradstep.ops (same name, same signature as torch.nn.functional).
 _FROM_OPS = (
@@ -108,8 +109,11 @@ def mish(input, inplace: bool = False):
 
 
 def logsigmoid(input):
-    """``log(sigmoid(x)) = -softplus(-x)``, stable for large ``|x|``."""
-    return -_ops_pkg.softplus(-input)
+    """``log(sigmoid(x)) = -softplus(-x)``, stable for large ``|x|``. Floating input only, as PyTorch."""
+    t = _as_tensor(input)
+    if t.dtype.kind != "f":
+        raise DTypeError(f"logsigmoid: expected a floating point tensor, got dtype {t.dtype}")
+    return -_ops_pkg.softplus(-t)
 
 
 def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):

@@ -188,6 +188,7 @@ INT_REFUSED = {
     "hardshrink": lambda f, x: f.hardshrink(x),
     "softshrink": lambda f, x: f.softshrink(x),
     "glu": lambda f, x: f.glu(x),
+    "logsigmoid": lambda f, x: f.logsigmoid(x),
 }
 
 
