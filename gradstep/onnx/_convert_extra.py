@@ -11,19 +11,17 @@ have converters.
 """
 from __future__ import annotations
 
-import sys
 
 import numpy
 
 from ..ops.activation_extra import (
     SELU_ALPHA, SELU_SCALE, Glu, Hardshrink, Hardsigmoid, Hardswish, Prelu, Rrelu, ScaledElu, Softshrink, Softsign,
-    Tanhshrink, Threshold, rrelu,
+    Tanhshrink, Threshold,
 )
 from ..ops.layers_extra import Col2Im, Im2Col
 from ..ops.loss_extra import CosineSimilarity
 from ._batch import Dyn
 from ._registry import converts
-from ._trace import _HINTS
 from .errors import UnsupportedOpError
 
 
@@ -87,35 +85,10 @@ def _prelu(g, op):
     return g.node("PRelu", [x, slope]) if _native(g) else _negative_slope(g, x, slope)
 
 
-def _rrelu_hint(inputs, params) -> dict:
-    """``rrelu``'s ``lower``, ``upper`` and ``training``, read from its frame while the op is recorded.
-
-    Rrelu's only parameter is the slope array already drawn from the input, which can't tell the
-    evaluation slope from one random draw (or give any slope when the example has no negative value).
-    """
-    frame = sys._getframe(1)
-    try:
-        while frame is not None:
-            if frame.f_code is rrelu.__code__:
-                found = frame.f_locals
-                return {k: found[k] for k in ("lower", "upper", "training") if k in found}
-            frame = frame.f_back
-        return {}
-    finally:
-        del frame
-
-
-_HINTS[Rrelu] = _rrelu_hint  # the tracer calls it when it records an Rrelu op
-
-
 @converts(Rrelu)
 def _rrelu(g, op):
-    hint = op.hint
-    if len(hint) != 3:
-        g.fail("its slopes are unknown: Rrelu was applied without going through gradstep.rrelu (or "
-               "F.rrelu / nn.RReLU); call rrelu instead")
-    lower, upper = float(hint["lower"]), float(hint["upper"])
-    if hint["training"] and lower != upper:
+    lower, upper = float(op.params["lower"]), float(op.params["upper"])
+    if op.params["training"] and lower != upper:
         g.fail("rrelu ran in training mode (its random slopes can't be exported); the exporter calls "
                "model.eval(), so this comes from F.rrelu(..., training=True): pass training=self.training",
                UnsupportedOpError)

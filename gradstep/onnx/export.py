@@ -22,7 +22,7 @@ from ._registry import REFUSALS, converter_for, supported_ops
 from ._trace import Const, Param, Value, trace
 from .errors import ExportError, MissingDependencyError, UnsupportedOpError
 from .weights import METADATA_KEY
-from . import _convert_math, _convert_nn, _convert_shape  # noqa: F401  (register the converters)
+from . import _convert_extra, _convert_math, _convert_nn, _convert_shape  # noqa: F401  (register the converters)
 
 DEFAULT_OPSET = 20  # Gelu as one node; onnxruntime >= 1.17 runs it
 MIN_OPSET = 17  # LayerNormalization

@@ -187,7 +187,8 @@ class Rrelu(Function):
 
     saves_inputs = False
 
-    def forward(self, x, noise):
+    def forward(self, x, noise, lower, upper, training):
+        # lower, upper and training are not needed here: they say how noise was made (ONNX export reads them)
         self.noise = noise
         return x * noise
 
@@ -214,7 +215,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         noise = xp.where(a <= 0, slope, xp.ones((), dtype=a.dtype))  # torch: NaN keeps slope 1
     else:
         noise = xp.where(a > 0, xp.ones((), dtype=a.dtype), xp.asarray((lower + upper) / 2, dtype=a.dtype))
-    return _maybe_inplace(t, inplace, lambda x: Rrelu.apply(x, noise=noise), "rrelu")
+    return _maybe_inplace(t, inplace, lambda x: Rrelu.apply(x, noise=noise, lower=lower, upper=upper, training=bool(training)), "rrelu")
 
 
 # ------------------------------------------------------------------ soft versions

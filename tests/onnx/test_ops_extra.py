@@ -149,10 +149,3 @@ def test_rrelu_in_training_mode_is_refused(onnx):
     with pytest.raises(UnsupportedOpError, match="op Rrelu: rrelu ran in training mode .*pass training=self.training"):
         gs.onnx.export(_Fn(lambda x: F.rrelu(x, training=True)), gs.randn(2, 4), None)
 
-
-def test_rrelu_without_its_arguments_is_refused(onnx):
-    from gradstep.ops.activation_extra import Rrelu
-
-    noise = np.full((2, 4), 0.25, dtype=np.float32)
-    with pytest.raises(ExportError, match="op Rrelu: its slopes are unknown"):
-        gs.onnx.export(_Fn(lambda x: Rrelu.apply(x, noise=noise)), gs.randn(2, 4), None, dynamic_batch=False)
