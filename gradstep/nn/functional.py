@@ -25,6 +25,7 @@ _FROM_OPS = (
     # pooling
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "embedding_bag",
     # resampling
     "interpolate",
     # regularisation, embedding, padding
