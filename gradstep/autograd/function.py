@@ -126,3 +126,14 @@ def _raise_modified(fn, what, expected, got):
 
 
 from .tensor import Tensor  # noqa: E402  (late import: Tensor and Function refer to each other)
+
+
+def __getattr__(name):
+    """``torch.autograd.function``'s other names (``once_differentiable``, ``FunctionCtx``), for scripts
+    importing them from here. Its ``Function`` is ``gradstep.autograd.Function``: this module's
+    ``Function`` is gradstep's internal primitive."""
+    if name in ("once_differentiable", "FunctionCtx"):
+        from . import custom_function
+
+        return getattr(custom_function, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

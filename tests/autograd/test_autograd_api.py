@@ -575,3 +575,9 @@ def test_tensor_backward_takes_inputs_and_refuses_create_graph(torch):
     assert w.grad is None and tw.grad is None
     with pytest.raises(gs.NotSupported, match="higher-order"):
         (x * w).sum().backward(create_graph=True)
+
+
+def test_torch_autograd_function_module_names():
+    from gradstep.autograd.function import FunctionCtx, once_differentiable
+
+    assert once_differentiable is gs.autograd.once_differentiable and FunctionCtx is gs.autograd.FunctionCtx
