@@ -12,8 +12,11 @@ tensor(-1.0986)
 """
 from . import constraints
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
@@ -21,4 +24,4 @@ from .normal import Normal
 from .uniform import Uniform
 
 __all__ = ["Distribution", "Bernoulli", "Categorical", "OneHotCategorical", "Normal", "Uniform",
-           "MultivariateNormal", "Independent", "kl_divergence", "register_kl", "constraints"]
+           "MultivariateNormal", "Independent", "Beta", "Gamma", "Dirichlet", "kl_divergence", "register_kl", "constraints"]

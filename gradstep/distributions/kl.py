@@ -2,7 +2,10 @@
 import numpy as np
 
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Dirichlet
+from .gamma import Gamma
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
@@ -104,3 +107,41 @@ def _kl_mvn_mvn(p, q):
     term2 = gs.linalg.solve(Lq.expand(*shape), Lp.expand(*shape)).pow(2).sum((-2, -1))
     term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    import gradstep as gs
+
+    sum_p = p.concentration1 + p.concentration0
+    sum_q = q.concentration1 + q.concentration0
+    t1 = gs.lgamma(q.concentration1) + gs.lgamma(q.concentration0) + gs.lgamma(sum_p)
+    t2 = gs.lgamma(p.concentration1) + gs.lgamma(p.concentration0) + gs.lgamma(sum_q)
+    t3 = (p.concentration1 - q.concentration1) * gs.digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * gs.digamma(p.concentration0)
+    t5 = (sum_q - sum_p) * gs.digamma(sum_p)
+    return t1 - t2 + t3 + t4 + t5
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    import gradstep as gs
+
+    t1 = q.concentration * (p.rate / q.rate).log()
+    t2 = gs.lgamma(q.concentration) - gs.lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * gs.digamma(p.concentration)
+    t4 = (q.rate - p.rate) * (p.concentration / p.rate)
+    return t1 + t2 + t3 + t4
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    import gradstep as gs
+
+    sum_p = p.concentration.sum(-1)
+    sum_q = q.concentration.sum(-1)
+    t1 = gs.lgamma(sum_p) - gs.lgamma(sum_q)
+    t2 = (gs.lgamma(p.concentration) - gs.lgamma(q.concentration)).sum(-1)
+    t3 = p.concentration - q.concentration
+    t4 = gs.digamma(p.concentration) - gs.digamma(sum_p).unsqueeze(-1)
+    return t1 - t2 + (t3 * t4).sum(-1)

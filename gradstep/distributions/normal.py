@@ -53,5 +53,11 @@ class Normal(Distribution):
             self._validate_sample(value)
         return 0.5 * (1 + gs.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
+    def icdf(self, value):
+        """The quantile ``loc + scale * sqrt(2) * erfinv(2 value - 1)``."""
+        import gradstep as gs
+
+        return self.loc + self.scale * gs.erfinv(2 * value - 1) * math.sqrt(2)
+
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
