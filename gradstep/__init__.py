@@ -44,7 +44,7 @@ def __getattr__(name):
     import importlib
 
     if name in ("nn", "optim", "data", "train", "observe", "testing", "distributed", "onnx", "models", "interop", "cli", "autograd",
-                "cuda", "utils", "accelerator", "backends", "distributions"):
+                "cuda", "utils", "accelerator", "backends", "distributions", "special"):
         return importlib.import_module(f".{name}", __name__)
     if name == "gradcheck":
         from .testing.gradcheck import gradcheck
