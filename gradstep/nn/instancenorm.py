@@ -13,16 +13,11 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy
-
-from .. import backend
-from ..autograd.tensor import Tensor
-from ..backend import xp
 from ..errors import ArgumentTypeError, ShapeError, fmt_shape
 from ..ops.layers_extra import _instance_norm
 from ._checks import check_sizes
 from .module import Module
-from .normalization import _make_affine, _reset_affine
+from .normalization import _make_affine, _register_running_stats, _reset_affine
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
@@ -37,15 +32,7 @@ class _InstanceNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         _make_affine(self, (num_features,), affine, bias, dtype)
-        if track_running_stats:
-            float_dtype = backend.default_dtype() if dtype is None else xp.dtype(dtype)
-            self.register_buffer("running_mean", Tensor._wrap(xp.zeros(num_features, dtype=float_dtype)))
-            self.register_buffer("running_var", Tensor._wrap(xp.ones(num_features, dtype=float_dtype)))
-            self.register_buffer("num_batches_tracked", Tensor._wrap(xp.zeros((), dtype=numpy.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _register_running_stats(self, num_features, track_running_stats, dtype)
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:

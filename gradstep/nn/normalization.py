@@ -33,6 +33,19 @@ def _reset_affine(module: Module) -> None:
         init.zeros_(module.bias)
 
 
+def _register_running_stats(module: Module, num_features: int, track: bool, dtype) -> None:
+    """``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` buffers, or None
+    buffers when not tracking (PyTorch's state_dict keys either way)."""
+    if track:
+        float_dtype = backend.default_dtype() if dtype is None else xp.dtype(dtype)
+        module.register_buffer("running_mean", Tensor._wrap(xp.zeros(num_features, dtype=float_dtype)))
+        module.register_buffer("running_var", Tensor._wrap(xp.ones(num_features, dtype=float_dtype)))
+        module.register_buffer("num_batches_tracked", Tensor._wrap(xp.zeros((), dtype=numpy.int64)))
+    else:
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            module.register_buffer(name, None)
+
+
 class _BatchNorm(Module):
     _ndims: tuple
     _expect: str
@@ -47,15 +60,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         _make_affine(self, (num_features,), affine, bias, dtype)
-        if track_running_stats:
-            float_dtype = backend.default_dtype() if dtype is None else xp.dtype(dtype)
-            self.register_buffer("running_mean", Tensor._wrap(xp.zeros(num_features, dtype=float_dtype)))
-            self.register_buffer("running_var", Tensor._wrap(xp.ones(num_features, dtype=float_dtype)))
-            self.register_buffer("num_batches_tracked", Tensor._wrap(xp.zeros((), dtype=numpy.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _register_running_stats(self, num_features, track_running_stats, dtype)
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:

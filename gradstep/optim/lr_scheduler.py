@@ -387,7 +387,24 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = _lrs(self.optimizer)
 
 
-class SequentialLR(LRScheduler):
+class _NestedSchedulers:
+    """State dict of a scheduler made of schedulers (SequentialLR, ChainedScheduler): its own
+    entries plus each inner scheduler's state dict under ``_schedulers``, as PyTorch's."""
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        inner = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for sched, saved in zip(self._schedulers, inner):
+            sched.load_state_dict(saved)
+
+
+class SequentialLR(_NestedSchedulers, LRScheduler):
     """Run ``schedulers`` one after another, switching at the epochs in ``milestones``.
 
     Example: linear warmup for 5 epochs, then cosine decay::
@@ -441,17 +458,6 @@ class SequentialLR(LRScheduler):
             sched.step()
         self._last_lr = sched.get_last_lr()
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        inner = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for sched, saved in zip(self._schedulers, inner):
-            sched.load_state_dict(saved)
 
 
 class OneCycleLR(LRScheduler):

@@ -12,7 +12,7 @@ import math
 import types
 from typing import Callable
 
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _check_optimizer, _lrs, _per_group
+from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _NestedSchedulers, _check_optimizer, _lrs, _per_group
 from .optimizer import Optimizer
 from ..errors import ArgumentTypeError, InvalidArgument
 
@@ -75,7 +75,7 @@ class MultiplicativeLR(LRScheduler):
                 fn.__dict__.update(attrs)
 
 
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_NestedSchedulers, LRScheduler):
     """Step several chainable schedulers of one optimizer together: their effects multiply.
 
     Example:
@@ -115,17 +115,6 @@ class ChainedScheduler(LRScheduler):
             sched.step()
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        inner = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for sched, saved in zip(self._schedulers, inner):
-            sched.load_state_dict(saved)
 
 
 class CyclicLR(LRScheduler):
