@@ -46,5 +46,6 @@ FIRSTS = frozenset(first for first, _ in FUSIONS)
 
 
 def unhooked(module) -> bool:
-    """No hook would miss a call: the module can run inside a fused op."""
-    return not (module._forward_pre_hooks or module._forward_hooks or module._backward_hooks)
+    """No hook would miss a call and no forward was set on the instance: the module can run inside a fused op."""
+    return not (module._forward_pre_hooks or module._forward_hooks or module._backward_hooks
+                or "forward" in module.__dict__)
