@@ -9,8 +9,8 @@
 
 Either way the values and gradients are those of the modules run one by one, bit for
 bit. A pair fuses only when both modules are exactly the listed classes (a subclass may
-have its own forward) and neither has hooks (a hook would see the intermediate result,
-which the fused op never makes).
+have its own forward), neither has a forward set on the instance, and neither has hooks
+(a hook would see the intermediate result, which the fused op never makes).
 
 To add a fusion: an entry in ``FUSIONS`` and its test in ``tests/nn/test_fusion.py``.
 """
