@@ -131,7 +131,30 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
-class LambdaLR(LRScheduler):
+def _saved_fn(fn):
+    """A function's state for a state dict: None for plain functions and lambdas, else the object's attributes."""
+    return None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+
+
+class _LambdasState:
+    """State dict of a scheduler driven by ``lr_lambdas`` (LambdaLR, MultiplicativeLR): functions
+    aren't state; callable objects keep their attributes, as in PyTorch."""
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [_saved_fn(fn) for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        lambdas = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        self.__dict__.update(state)
+        for fn, saved in zip(self.lr_lambdas, lambdas):
+            if saved is not None:
+                fn.__dict__.update(saved)
+
+
+class LambdaLR(_LambdasState, LRScheduler):
     """``lr = base_lr * lr_lambda(epoch)``; one function, or one per parameter group.
 
     Example:
@@ -155,20 +178,6 @@ class LambdaLR(LRScheduler):
     def get_lr(self) -> list:
         return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self) -> dict:
-        # Functions aren't state; callable objects keep their attributes.
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                               for fn in self.lr_lambdas]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        lambdas = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
-        self.__dict__.update(state)
-        for fn, saved in zip(self.lr_lambdas, lambdas):
-            if saved is not None:
-                fn.__dict__.update(saved)
 
 
 class StepLR(LRScheduler):

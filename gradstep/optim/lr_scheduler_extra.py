@@ -9,22 +9,17 @@ are kept), so the function itself must be passed again when rebuilding.
 from __future__ import annotations
 
 import math
-import types
 from typing import Callable
 
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _NestedSchedulers, _check_optimizer, _lrs, _per_group
+from .lr_scheduler import (LRScheduler, ReduceLROnPlateau, _LambdasState, _NestedSchedulers, _check_optimizer, _lrs,
+                           _per_group, _saved_fn)
 from .optimizer import Optimizer
 from ..errors import ArgumentTypeError, InvalidArgument
 
 __all__ = ["MultiplicativeLR", "ChainedScheduler", "CyclicLR"]
 
 
-def _saved_fn(fn):
-    """A function's state for a state dict: None for plain functions and lambdas, else the object's attributes."""
-    return None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-
-
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdasState, LRScheduler):
     """Multiply each group's learning rate by ``lr_lambda(epoch)`` every epoch (chainable).
 
     Args:
@@ -61,18 +56,6 @@ class MultiplicativeLR(LRScheduler):
             return _lrs(self.optimizer)
         return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [_saved_fn(fn) for fn in self.lr_lambdas]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        saved = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
-        self.__dict__.update(state)
-        for fn, attrs in zip(self.lr_lambdas, saved):
-            if attrs is not None:
-                fn.__dict__.update(attrs)
 
 
 class ChainedScheduler(_NestedSchedulers, LRScheduler):
